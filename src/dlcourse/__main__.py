@@ -1,0 +1,3 @@
+from dlcourse.cli import main
+
+main()

@@ -1,0 +1,93 @@
+"""What hidden graders use: the ``grade`` marker, and checks whose messages are safe to show.
+
+A grader states what it checks in words a student can act on, never the expected value:
+``expect(ok, "binary_cross_entropy differs from nn.BCELoss on ordinary inputs")``.
+Any other exception in a grader counts as a failure with a neutral message.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+grade = pytest.mark.grade  # @grade(cell="<grade_id of the notebook's grade cell>", points=N)
+
+
+class GradeFailure(AssertionError):
+    """A check failed; the message is written for the student."""
+
+
+class ProbeError(RuntimeError):
+    """Asking the student's code for an answer failed (it raised, timed out, sent garbage)."""
+
+
+def rng(seed: int) -> torch.Generator:
+    """A CPU generator for drawing a test's inputs from its run-time seed."""
+    return torch.Generator().manual_seed(seed)
+
+
+def randint(g: torch.Generator, low: int, high: int) -> int:
+    """A random integer in [low, high] (both included)."""
+    return int(torch.randint(low, high + 1, (1,), generator=g))
+
+
+_TEST_SPLIT: dict = {}
+
+
+def mnist_test_split() -> tuple[torch.Tensor, torch.Tensor]:
+    """The hidden MNIST test split (images in [0, 1], labels), loaded once per judge process.
+
+    Only the judge reads it: graders send the images to the student's model and keep the labels.
+    """
+    if not _TEST_SPLIT:
+        from dlcourse.data import load_mnist
+
+        _TEST_SPLIT["split"] = load_mnist("test")
+    return _TEST_SPLIT["split"]
+
+
+def expect(condition, message: str) -> None:
+    if not bool(condition):
+        raise GradeFailure(message)
+
+
+def tensor(value, name: str, *, shape=None, dtype=None, finite: bool = True) -> torch.Tensor:
+    """Check that a probe answer is a plain dense tensor of the right shape (and dtype)."""
+    expect(type(value) is torch.Tensor, f"{name} should be a torch.Tensor, got {type(value).__name__}")
+    expect(value.layout == torch.strided, f"{name} should be a dense tensor")
+    if dtype is not None:
+        expect(value.dtype == dtype, f"{name} should have dtype {dtype}, got {value.dtype}")
+    if shape is not None:
+        expect(tuple(value.shape) == tuple(shape),
+               f"{name} should have shape {tuple(shape)}, got {tuple(value.shape)}")
+    if finite and value.is_floating_point():
+        expect(bool(torch.isfinite(value).all()), f"{name} contains inf or nan")
+    return value
+
+
+def number(value, name: str, *, finite: bool = True) -> float:
+    """Check that a probe answer is a real number (a Python number or a one-element tensor)."""
+    if type(value) is torch.Tensor:
+        expect(value.numel() == 1, f"{name} should be a single number, got shape {tuple(value.shape)}")
+        value = value.item()
+    expect(type(value) in (int, float) and not isinstance(value, bool),
+           f"{name} should be a number, got {type(value).__name__}")
+    value = float(value)
+    if finite:
+        expect(value == value and abs(value) != float("inf"), f"{name} is inf or nan")
+    return value
+
+
+def close(actual: torch.Tensor, expected: torch.Tensor, *, atol: float, rtol: float = 0.0) -> bool:
+    """True when the two agree elementwise within atol + rtol·|expected| (computed in float64)."""
+    actual, expected = actual.double(), expected.double()
+    return actual.shape == expected.shape and bool(
+        ((actual - expected).abs() <= atol + rtol * expected.abs()).all())
+
+
+def accuracy(predictions, labels: torch.Tensor, name: str = "the predictions") -> float:
+    """Fraction of correct labels, after checking the predictions' type and shape."""
+    preds = tensor(predictions, name, shape=labels.shape)
+    expect(not preds.is_floating_point() and not preds.is_complex(),
+           f"{name} should be integer class indices, got {preds.dtype}")
+    return (preds.long() == labels).double().mean().item()

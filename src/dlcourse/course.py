@@ -1,0 +1,86 @@
+"""Where things are in a course checkout, and each assignment's grading limits."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+ASSIGNMENTS = (
+    "01_logistic_regression",
+    "02_softmax_regression",
+    "03_shallow_networks",
+    "04_deep_networks",
+    "05_convolutional_networks",
+    "06_mnist_cnn_project",
+)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Wall-clock limits for grading one submission (seconds)."""
+
+    notebook_seconds: float = 600  # running all the cells
+    cell_seconds: float = 300  # one cell
+    probe_seconds: float = 60  # one probe call
+    restarts: int = 2  # worker restarts after a probe killed it
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The course root: ``$DLCOURSE_ROOT``, else the nearest folder up with nbgrader_config.py."""
+    if os.environ.get("DLCOURSE_ROOT"):
+        return Path(os.environ["DLCOURSE_ROOT"]).resolve()
+    here = Path(start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "nbgrader_config.py").is_file() and (folder / "source").is_dir():
+            return folder
+    package_root = Path(__file__).resolve().parents[2]
+    if (package_root / "nbgrader_config.py").is_file():
+        return package_root
+    raise FileNotFoundError("not inside a course checkout (no nbgrader_config.py with source/ found)")
+
+
+class Course:
+    def __init__(self, root: Path | None = None):
+        self.root = Path(root) if root else find_root()
+        self.source = self.root / "source"
+        self.release = self.root / "release"
+        self.solutions = self.root / "solutions"
+        self.autograder = self.root / "autograder"
+        self.gradebook = self.root / "gradebook.db"
+        self.grading = self.root / "grading"  # git-ignored: working gradebook, feedback, results
+
+    def assignments(self) -> list[str]:
+        """Assignments that have a source notebook, in course order."""
+        return [a for a in ASSIGNMENTS if (self.source / a).is_dir()]
+
+    def check(self, assignment: str) -> str:
+        if assignment not in self.assignments():
+            raise ValueError(f"unknown assignment {assignment!r}; this course has: "
+                             + ", ".join(self.assignments()))
+        return assignment
+
+    def notebook_name(self, assignment: str) -> str:
+        """Each assignment is one notebook named after it."""
+        return f"{assignment}.ipynb"
+
+    def source_notebook(self, assignment: str) -> Path:
+        return self.source / assignment / self.notebook_name(assignment)
+
+    def release_notebook(self, assignment: str) -> Path:
+        return self.release / assignment / self.notebook_name(assignment)
+
+    def solution_notebook(self, assignment: str) -> Path:
+        return self.solutions / assignment / self.notebook_name(assignment)
+
+    def graders(self, assignment: str) -> Path:
+        return self.autograder / assignment
+
+    def limits(self, assignment: str) -> Limits:
+        path = self.graders(assignment) / "assignment.toml"
+        if not path.is_file():
+            return Limits()
+        with open(path, "rb") as f:
+            table = tomllib.load(f).get("limits", {})
+        return Limits(**table)

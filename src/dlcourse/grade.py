@@ -1,0 +1,172 @@
+"""Grading a class: one judge process per submission, one writer for the gradebook.
+
+Each submission is judged in its own ``python -m dlcourse.judge`` process (which starts the
+untrusted worker); this process only collects the judges' result files, so it is the single
+writer of the gradebook, the feedback and the results. A submission counts as graded once
+its gradebook transaction has committed; a rerun skips those unless forced.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+from dlcourse import feedback, gradebook
+from dlcourse.course import Course
+
+STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,127}$")
+
+
+@dataclass
+class Job:
+    student: str
+    notebook: Path | None
+    problem: str | None = None  # why it cannot be graded at all
+
+
+def find_submissions(course: Course, assignment: str, path: Path, student: str | None = None) -> list[Job]:
+    """One notebook, or a folder in nbgrader's layout: ``[submitted/]<student>/<assignment>/*.ipynb``."""
+    path = Path(path)
+    if path.suffix == ".ipynb" or path.is_file() or not path.exists():
+        if student is None:
+            parts = path.resolve().parts
+            student = parts[-3] if len(parts) >= 3 and parts[-2] == assignment else path.stem
+        return [Job(student, path)]
+    root = path / "submitted" if (path / "submitted").is_dir() else path
+    jobs = []
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        if not STUDENT_ID.match(folder.name):
+            continue
+        work = folder / assignment
+        if not work.is_dir():
+            continue
+        expected = work / course.notebook_name(assignment)
+        notebooks = sorted(work.glob("*.ipynb"))
+        if expected.is_file():
+            jobs.append(Job(folder.name, expected))
+        elif len(notebooks) == 1:
+            jobs.append(Job(folder.name, notebooks[0]))
+        elif not notebooks:
+            jobs.append(Job(folder.name, None, "no notebook was submitted"))
+        else:
+            jobs.append(Job(folder.name, None, f"several notebooks and none named {expected.name}"))
+    return jobs
+
+
+def list_tests(course: Course, assignment: str) -> list[dict]:
+    """The graders of an assignment (name, cell, max_points), collected by a judge process."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "tests.json"
+        done = subprocess.run([sys.executable, "-m", "dlcourse.judge", "--assignment", assignment,
+                               "--course", str(course.root), "--list", "--out", str(out)],
+                              capture_output=True, text=True)
+        if done.returncode != 0 or not out.is_file():
+            raise RuntimeError(f"could not collect the graders of {assignment}:\n{done.stdout[-3000:]}"
+                               f"{done.stderr[-3000:]}")
+        return json.loads(out.read_text())["tests"]
+
+
+def run_judge(course: Course, assignment: str, job: Job, isolation: str, timeout: float) -> dict:
+    """Judge one submission in a fresh process; a judge that fails yields an error, not a crash."""
+    if job.notebook is None:
+        return {"error": job.problem or "no notebook was submitted"}
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "result.json"
+        cmd = [sys.executable, "-m", "dlcourse.judge", "--assignment", assignment, "--course",
+               str(course.root), "--notebook", str(job.notebook), "--out", str(out),
+               "--isolation", isolation]
+        try:
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return {"error": f"grading took longer than {timeout:.0f} s and was stopped"}
+        if not out.is_file():
+            tail = (done.stdout + done.stderr)[-2000:]
+            print(f"internal grader error for {job.student}:\n{tail}", file=sys.stderr)
+            return {"error": "internal grader error; please tell your instructor"}
+        return json.loads(out.read_text())
+
+
+def make_record(assignment: str, student: str, tests: list[dict], judged: dict) -> dict:
+    """The result of one submission, in the documented JSON shape (plus execution details)."""
+    by_name = {t["name"]: t for t in judged.get("tests", [])}
+    error = judged.get("error")
+    rows = []
+    for test in tests:
+        got = by_name.get(test["name"])
+        passed = bool(got and got["passed"])
+        message = got["message"] if got else (error or "the test did not run")
+        rows.append({"name": test["name"], "cell": test["cell"],
+                     "points": test["max_points"] if passed else 0.0, "max_points": test["max_points"],
+                     "passed": passed, "message": "" if passed else message})
+    return {"assignment": assignment, "student": student,
+            "score": sum(r["points"] for r in rows), "max_score": sum(r["max_points"] for r in rows),
+            "tests": rows, "error": error, "execution": judged.get("execution", [])}
+
+
+def public(record: dict) -> dict:
+    """The documented result fields only."""
+    return {k: record[k] for k in ("assignment", "student", "score", "max_score", "tests")}
+
+
+def cell_scores(record: dict) -> dict[str, float]:
+    scores: dict[str, float] = {}
+    for test in record["tests"]:
+        scores[test["cell"]] = scores.get(test["cell"], 0.0) + test["points"]
+    return scores
+
+
+def grade(course: Course, assignment: str, path: Path, *, student: str | None = None,
+          out: Path | None = None, isolation: str = "auto", workers: int = 1, force: bool = False,
+          progress: bool = True) -> list[dict]:
+    """Grade one notebook or a class; record gradebook, feedback and results under ``out``."""
+    course.check(assignment)
+    out = Path(out or course.grading)
+    db = gradebook.working_copy(course.gradebook, out / "gradebook.db")
+    tests = list_tests(course, assignment)
+    limits = course.limits(assignment)
+    timeout = limits.notebook_seconds + 60 + len(tests) * (limits.probe_seconds + 15)
+    jobs = find_submissions(course, assignment, path, student)
+    records: dict[str, dict] = {}
+    todo = []
+    for job in jobs:
+        saved = out / "results" / job.student / f"{assignment}.json"
+        if not force and saved.is_file() and gradebook.is_graded(db, assignment, job.student):
+            records[job.student] = json.loads(saved.read_text())
+        else:
+            todo.append(job)
+    bar = tqdm(total=len(todo), desc=f"grading {assignment}", unit="notebook", disable=not progress,
+               file=sys.stderr)
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        futures = {pool.submit(run_judge, course, assignment, job, isolation, timeout): job for job in todo}
+        for future in as_completed(futures):
+            job = futures[future]
+            record = make_record(assignment, job.student, tests, future.result())
+            saved = out / "results" / job.student / f"{assignment}.json"
+            saved.parent.mkdir(parents=True, exist_ok=True)
+            saved.with_suffix(".tmp").write_text(json.dumps(record, indent=1))
+            saved.with_suffix(".tmp").replace(saved)
+            feedback.write(record, out / "feedback")
+            gradebook.record(db, assignment, job.student, cell_scores(record))  # commit = graded
+            records[job.student] = record
+            bar.update()
+    bar.close()
+    return [records[job.student] for job in jobs]
+
+
+def table(records: list[dict]) -> str:
+    """A plain score table for the terminal."""
+    width = max([len("student")] + [len(r["student"]) for r in records])
+    lines = [f"{'student':<{width}}  {'score':>7}  {'max':>5}  failed checks"]
+    for r in records:
+        failed = [t["name"].removeprefix("test_") for t in r["tests"] if not t["passed"]]
+        note = r.get("error") or (", ".join(failed[:4]) + (f" (+{len(failed) - 4} more)" if len(failed) > 4 else ""))
+        lines.append(f"{r['student']:<{width}}  {r['score']:>7g}  {r['max_score']:>5g}  {note}")
+    return "\n".join(lines)

@@ -1,0 +1,324 @@
+"""The trusted side of grading one notebook: hidden pytest graders asking a worker for data.
+
+``python -m dlcourse.judge --assignment A --notebook NB --out results.json`` starts a
+worker (:mod:`dlcourse.worker`) that runs the notebook's code cells, then runs the
+pytest graders in ``autograder/A/``. Graders reach the student's code only through the
+``nb`` fixture: ``nb.call("probe_name", **inputs)`` sends inputs the grader chose, the
+worker runs the instructor's probe against the notebook's names, and what comes back is
+checked plain data. Nothing from the student is imported or executed in this process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from dlcourse import protocol, sandbox
+from dlcourse.checks import GradeFailure, ProbeError
+from dlcourse.course import Course, Limits
+from dlcourse.notebook import SubmissionError, read_code_cells
+
+STDERR_TAIL = 20_000
+
+
+class WorkerDied(ProbeError):
+    pass
+
+
+class WorkerProcess:
+    """One worker: started, fed the notebook's cells, asked probes, killed at the end."""
+
+    def __init__(self, probes_source: str, cells: list[dict], limits: Limits, scratch: Path,
+                 data_dir: Path, isolation: str):
+        self.limits = limits
+        self.started = time.monotonic()  # the notebook's clock
+        self.cells_run: list[dict] = []
+        self.stderr_tail = b""
+        env = sandbox.worker_env(scratch, data_dir)
+        self.proc = sandbox.spawn_worker(isolation, scratch, data_dir, env)
+        self.fd = self.proc.stdout.fileno()
+        self._buffer = bytearray()
+        threading.Thread(target=self._drain_stderr, daemon=True).start()
+        self._send({"op": "setup", "probes": probes_source, "cell_seconds": limits.cell_seconds})
+        self._send({"op": "run", "cells": cells})
+        self._pending = ["setup", "run"]  # replies still owed, in order
+
+    # --- plumbing -----------------------------------------------------------------
+    def _drain_stderr(self):
+        for chunk in iter(lambda: self.proc.stderr.read(4096), b""):
+            self.stderr_tail = (self.stderr_tail + chunk)[-STDERR_TAIL:]
+
+    def _send(self, msg):
+        try:
+            protocol.write_frame(self.proc.stdin, msg)
+        except (BrokenPipeError, OSError):
+            pass  # a dead worker shows up as EOF when its answer is read
+
+    def _read(self, size: int, deadline: float) -> bytes:
+        while len(self._buffer) < size:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError
+            ready, _, _ = select.select([self.fd], [], [], left)
+            if ready:
+                chunk = os.read(self.fd, max(1 << 16, min(size - len(self._buffer), 1 << 24)))
+                if not chunk:
+                    raise EOFError
+                self._buffer += chunk
+        data, self._buffer = bytes(self._buffer[:size]), self._buffer[size:]
+        return data
+
+    def _recv(self, deadline: float):
+        (size,) = protocol.HEADER.unpack(self._read(protocol.HEADER.size, deadline))
+        if size > protocol.MAX_FRAME:
+            raise protocol.ProtocolError(f"an answer of {size} bytes is over the limit")
+        return protocol.decode(self._read(size, deadline))
+
+    def _reply(self, deadline: float) -> dict:
+        """The next ``done`` message; cell events on the way are recorded."""
+        while True:
+            msg = self._recv(deadline)
+            if not isinstance(msg, dict):
+                raise protocol.ProtocolError("the worker sent something that is not a message")
+            if msg.get("event") == "cell":
+                self.cells_run.append({k: msg.get(k) for k in ("index", "id", "status", "error", "seconds")})
+            elif msg.get("done") is True:
+                return msg
+            else:
+                raise protocol.ProtocolError("the worker sent an unknown message")
+
+    def finish_run(self) -> None:
+        """Wait for the notebook's cells to finish (within the notebook's time limit)."""
+        deadline = self.started + self.limits.notebook_seconds + 30
+        while self._pending:
+            self._reply(deadline)
+            self._pending.pop(0)
+
+    def call(self, name: str, inputs: dict):
+        self.finish_run()
+        seconds = self.limits.probe_seconds
+        self._send({"op": "probe", "name": name, "inputs": inputs, "seconds": seconds})
+        reply = self._reply(time.monotonic() + seconds + 15)
+        if reply.get("ok") is True and "value" in reply:
+            return reply["value"]
+        error = reply.get("error")
+        raise ProbeError(error if isinstance(error, str) else "your code's answer was not usable")
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def kill(self):
+        sandbox.kill(self.proc)
+
+
+class Submission:
+    """What graders see as the ``nb`` fixture: the notebook, reachable only through probes."""
+
+    def __init__(self, course: Course, assignment: str, notebook: Path | None, isolation: str):
+        self.limits = course.limits(assignment)
+        self.probes_source = (course.graders(assignment) / "probes.py").read_text()
+        self.isolation = isolation
+        self.error: str | None = None  # why the notebook cannot be graded at all
+        self.cells: list[dict] = []
+        self.execution: list[dict] = []
+        self.restarts = 0
+        self.worker: WorkerProcess | None = None
+        self._tmp = Path(tempfile.mkdtemp(prefix="dlcourse-judge-"))
+        if notebook is None:
+            self.error = "no notebook was submitted"
+            return
+        try:
+            self.cells = read_code_cells(notebook)
+        except SubmissionError as exc:
+            self.error = str(exc)
+            return
+        self.data_dir = sandbox.public_data(self._tmp / "data")
+        self._start()
+
+    def _start(self):
+        scratch = self._tmp / f"scratch{self.restarts}"
+        scratch.mkdir()
+        self.worker = WorkerProcess(self.probes_source, self.cells, self.limits, scratch,
+                                    self.data_dir, self.isolation)
+
+    def _first_run_done(self) -> None:
+        """Run the notebook once; keep what happened in each cell for the feedback."""
+        worker = self.worker
+        try:
+            worker.finish_run()
+        except TimeoutError:
+            worker.kill()
+            self.error = (f"the notebook did not finish within {self.limits.notebook_seconds:.0f} s "
+                          f"(it was in cell {len(worker.cells_run) + 1})")
+        except (EOFError, protocol.ProtocolError) as exc:
+            worker.kill()
+            self.error = (f"the notebook's process stopped while running cell {len(worker.cells_run) + 1}"
+                          + (f" ({exc})" if isinstance(exc, protocol.ProtocolError) else ""))
+        finally:
+            if not self.execution:
+                self.execution = list(worker.cells_run)
+
+    def call(self, probe: str, **inputs):
+        """Ask the student's code for data. Raises ProbeError (the test then fails)."""
+        if self.error is None and self.worker is not None and not self.execution:
+            self._first_run_done()
+        if self.error is not None:
+            raise ProbeError(self.error)
+        if not self.worker.alive():
+            if self.restarts >= self.limits.restarts:
+                raise ProbeError("your code stopped the grading process too often; remaining checks were skipped")
+            self.restarts += 1
+            self._start()
+        try:
+            return self.worker.call(probe, inputs)
+        except TimeoutError:
+            self.worker.kill()
+            raise ProbeError(f"your code did not answer within {self.limits.probe_seconds:.0f} s") from None
+        except EOFError:
+            self.worker.kill()
+            raise ProbeError("your code ended the process (sys.exit, os._exit, a crash or too much memory)") from None
+        except protocol.ProtocolError as exc:
+            self.worker.kill()
+            raise ProbeError(f"your code's answer could not be read: {exc}") from None
+
+    def close(self):
+        if self.worker is not None:
+            if not self.execution and self.error is None:
+                self._first_run_done()
+            self.worker.kill()
+        shutil.rmtree(self._tmp, ignore_errors=True)
+
+
+def student_message(excinfo) -> str:
+    """What the student sees for a failed test: never the grader's code or expected values."""
+    exc = excinfo.value
+    if isinstance(exc, (GradeFailure, ProbeError)):
+        return str(exc)[:1000]
+    return f"the hidden test could not check your answer ({type(exc).__name__})"
+
+
+SUBMISSION = pytest.StashKey["Submission"]()
+
+
+@pytest.fixture(scope="session")
+def nb(request):
+    """The submission, reachable only through ``nb.call(probe, **inputs)``."""
+    return request.config.stash[SUBMISSION]
+
+
+@pytest.fixture
+def seed():
+    """A seed picked at run time; graders must hold for every seed."""
+    return random.SystemRandom().randrange(2**31)
+
+
+class JudgePlugin:
+    """pytest plugin: provides the fixtures above, and one result per test."""
+
+    nb = staticmethod(nb)
+    seed = staticmethod(seed)
+
+    def __init__(self, submission: Submission | None):
+        self.submission = submission
+        self.results: dict[str, dict] = {}
+        self.items: list[dict] = []
+
+    def pytest_configure(self, config):
+        config.stash[SUBMISSION] = self.submission
+        config.addinivalue_line("markers", "grade(cell, points): the grade cell a test counts toward")
+
+    def pytest_collection_modifyitems(self, items):
+        for item in items:
+            marker = item.get_closest_marker("grade")
+            if marker is None or "cell" not in marker.kwargs or "points" not in marker.kwargs:
+                raise pytest.UsageError(f"{item.nodeid} has no @grade(cell=..., points=...)")
+            self.items.append({"name": item.nodeid.split("::", 1)[-1],
+                               "file": item.nodeid.split("::", 1)[0].rsplit("/", 1)[-1],
+                               "cell": marker.kwargs["cell"], "max_points": float(marker.kwargs["points"])})
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        outcome = yield
+        report = outcome.get_result()
+        name = item.nodeid.split("::", 1)[-1]
+        entry = self.results.setdefault(name, {"passed": True, "message": ""})
+        if report.failed and entry["passed"]:
+            entry["passed"] = False
+            entry["message"] = student_message(call.excinfo) if call.excinfo else "the test failed"
+        elif report.skipped and entry["passed"]:
+            entry["passed"] = False
+            entry["message"] = "skipped"
+
+    def tests(self) -> list[dict]:
+        out = []
+        for item in self.items:
+            result = self.results.get(item["name"], {"passed": False, "message": "the test did not run"})
+            passed = bool(result["passed"])
+            out.append({"name": item["name"], "cell": item["cell"],
+                        "points": item["max_points"] if passed else 0.0,
+                        "max_points": item["max_points"], "passed": passed,
+                        "message": "" if passed else result["message"]})
+        return out
+
+
+def pytest_args(course: Course, assignment: str, *extra: str) -> list[str]:
+    return [str(course.graders(assignment)), "-q", "-p", "no:cacheprovider", "--no-header",
+            "-c", str(course.autograder / "pytest.ini"), "--rootdir", str(course.autograder), *extra]
+
+
+def list_tests(course: Course, assignment: str) -> list[dict]:
+    """The graders of an assignment with their cells and points, without running them."""
+    plugin = JudgePlugin(None)
+    code = pytest.main(pytest_args(course, assignment, "--collect-only"), plugins=[plugin])
+    if code not in (0, 5):
+        raise RuntimeError(f"collecting the graders of {assignment} failed (pytest exit {code})")
+    return plugin.items
+
+
+def judge(course: Course, assignment: str, notebook: Path | None, isolation: str = "auto") -> dict:
+    """Grade one notebook; return ``{"tests": [...], "execution": [...], "error": ...}``."""
+    submission = Submission(course, assignment, notebook, isolation)
+    plugin = JudgePlugin(submission)
+    try:
+        pytest.main(pytest_args(course, assignment), plugins=[plugin])
+    finally:
+        submission.close()
+    return {"tests": plugin.tests(), "execution": submission.execution, "error": submission.error,
+            "restarts": submission.restarts}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--assignment", required=True)
+    parser.add_argument("--notebook", type=Path)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--course", type=Path)
+    parser.add_argument("--isolation", default="auto")
+    parser.add_argument("--list", action="store_true", help="only list the graders")
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    course = Course(args.course)
+    if args.list:
+        result = {"tests": list_tests(course, args.assignment)}
+    else:
+        result = judge(course, args.assignment, args.notebook, args.isolation)
+    tmp = args.out.with_suffix(".tmp")
+    tmp.write_text(json.dumps(result))
+    os.replace(tmp, args.out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,206 @@
+"""The untrusted side: run a student's code cells, then answer the judge's probes with data.
+
+Started by the judge as ``python -I -m dlcourse.worker`` with two pipes. Everything in this
+process is under the student's control once the first cell runs, so nothing here decides
+a grade: it only executes code and sends back tensors and plain values. The judge checks
+every answer itself.
+
+Messages (each a :mod:`dlcourse.protocol` frame):
+  judge → worker  {"op": "setup", "probes": <probe module source>, "cell_seconds": s}
+                  {"op": "run", "cells": [{"id", "source"}, ...]}
+                  {"op": "probe", "name": str, "inputs": dict, "seconds": s}
+  worker → judge  {"event": "cell", "index", "id", "status", "error", "seconds"} per cell,
+                  then {"done": True, ...} for each request.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+import traceback
+
+
+class TimeLimit(BaseException):
+    """Raised inside student code when a cell or probe runs past its soft time limit."""
+
+
+def _alarm(signum, frame):
+    raise TimeLimit("time limit reached")
+
+
+class MissingName(AttributeError):
+    pass
+
+
+class Notebook:
+    """The executed notebook's names, as probes see them: ``nb.LogisticRegression``."""
+
+    def __init__(self, namespace: dict, device):
+        self._ns = namespace
+        self.device = device
+
+    def __getattr__(self, name):
+        try:
+            return self._ns[name]
+        except KeyError:
+            raise MissingName(f"your notebook does not define `{name}`") from None
+
+    def has(self, name: str) -> bool:
+        return name in self._ns
+
+
+def describe(exc: BaseException) -> str:
+    """One line about an exception raised by student code: type, message, where."""
+    if isinstance(exc, TimeLimit):
+        return "time limit reached"
+    where = ""
+    frames = traceback.extract_tb(exc.__traceback__)
+    for frame in reversed(frames):
+        if frame.filename.startswith("<ipython-input") or frame.filename.startswith("<cell"):
+            where = f" (in `{frame.name}`, line {frame.lineno})"
+            break
+    message = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {message}{where}" if message else f"{type(exc).__name__}{where}"
+
+
+def sanitize(value, depth: int = 0):
+    """Turn a probe's return value into plain data: CPU tensors, dicts, lists, scalars."""
+    import numpy as np
+    import torch
+
+    if depth > 20:
+        raise TypeError("value nested too deeply")
+    if isinstance(value, torch.Tensor):
+        tensor = value.detach().to("cpu").clone()
+        return tensor.as_subclass(torch.Tensor) if type(tensor) is not torch.Tensor else tensor
+    if isinstance(value, np.ndarray):
+        return torch.from_numpy(np.array(value))
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (bool, int, float, str, type(None))):
+        return type(value)(value) if type(value) in (bool, int, float, str) else value
+    if isinstance(value, torch.dtype):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k) if not isinstance(k, int) else int(k): sanitize(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):  # torch.Size is a tuple
+        return [sanitize(v, depth + 1) for v in value] if isinstance(value, list) else tuple(
+            sanitize(v, depth + 1) for v in value)
+    raise TypeError(f"a probe returned a value of type {type(value).__name__}")
+
+
+class Worker:
+    def __init__(self, inbox, outbox):
+        self.inbox, self.outbox = inbox, outbox
+        self.probes: dict = {}
+        self.cell_seconds = 120.0
+        self.shell = None
+        self.nb = None
+
+    # --- requests -------------------------------------------------------------------
+    def setup(self, msg):
+        import torch
+
+        self.cell_seconds = float(msg.get("cell_seconds", 120))
+        module: dict = {"__name__": "dlcourse_probes"}
+        exec(compile(msg["probes"], "<probes>", "exec"), module)
+        self.probes = {k: v for k, v in module.items() if callable(v) and not k.startswith("_")}
+        from IPython.core.interactiveshell import InteractiveShell
+
+        self.shell = InteractiveShell.instance(colors="NoColor")
+        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        self.nb = Notebook(self.shell.user_ns, device)
+        return {"device": str(device)}
+
+    def run(self, msg):
+        from dlcourse import protocol
+
+        failures = 0
+        for index, cell in enumerate(msg["cells"]):
+            start = time.monotonic()
+            error = self._run_cell(cell["source"])
+            if error:
+                failures += 1
+            protocol.write_frame(self.outbox, {
+                "event": "cell", "index": index, "id": cell.get("id", ""),
+                "status": "error" if error else "ok", "error": error,
+                "seconds": round(time.monotonic() - start, 3)})
+        return {"cells": len(msg["cells"]), "failed": failures}
+
+    def _run_cell(self, source: str) -> str:
+        signal.setitimer(signal.ITIMER_REAL, self.cell_seconds)
+        try:
+            result = self.shell.run_cell(source, store_history=False, silent=False)
+        except TimeLimit:
+            return "time limit reached"
+        except BaseException as exc:  # e.g. an exception escaping IPython itself
+            return describe(exc)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            _close_figures()
+        exc = result.error_in_exec or result.error_before_exec
+        return describe(exc) if exc is not None else ""
+
+    def probe(self, msg):
+        fn = self.probes.get(msg["name"])
+        if fn is None:
+            return {"ok": False, "error": f"unknown probe {msg['name']!r}"}
+        signal.setitimer(signal.ITIMER_REAL, float(msg.get("seconds", 60)))
+        try:
+            value = fn(self.nb, **msg.get("inputs", {}))
+            value = sanitize(value)
+        except MissingName as exc:
+            return {"ok": False, "error": str(exc)}
+        except TimeLimit:
+            return {"ok": False, "error": f"your code did not finish within {msg.get('seconds', 60):g} s"}
+        except BaseException as exc:  # SystemExit and KeyboardInterrupt included
+            return {"ok": False, "error": f"your code raised {describe(exc)}"}
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        return {"ok": True, "value": value}
+
+    def serve(self):
+        from dlcourse import protocol
+
+        handlers = {"setup": self.setup, "run": self.run, "probe": self.probe}
+        while True:
+            try:
+                msg = protocol.read_frame(self.inbox)
+            except EOFError:
+                return
+            reply = handlers[msg["op"]](msg)
+            reply["done"] = True
+            try:
+                protocol.write_frame(self.outbox, reply)
+            except Exception as exc:  # an answer that cannot be encoded
+                protocol.write_frame(self.outbox, {"done": True, "ok": False,
+                                                   "error": f"answer could not be sent: {describe(exc)}"})
+
+
+def _close_figures():
+    plt = sys.modules.get("matplotlib.pyplot")
+    if plt is not None:
+        try:
+            plt.close("all")
+        except Exception:
+            pass
+
+
+def main():
+    # Keep private copies of the pipes, then point stdin/stdout elsewhere so that student
+    # prints (and reads) never touch the protocol stream.
+    inbox = os.fdopen(os.dup(0), "rb", buffering=0)
+    outbox = os.fdopen(os.dup(1), "wb")
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.dup2(2, 1)
+    sys.stdout = os.fdopen(1, "w", buffering=1, closefd=False)
+    signal.signal(signal.SIGALRM, _alarm)
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    Worker(inbox, outbox).serve()
+
+
+if __name__ == "__main__":
+    main()
