@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from dlcourse.course import ASSIGNMENTS, Course
+from dlcourse.course import ASSIGNMENTS, Course, parse_limits
 
 
 @click.group()
@@ -58,15 +58,21 @@ def release(ctx, solutions, assignments):
 @click.option("--force", is_flag=True, help="Regrade submissions that are already in the gradebook.")
 @click.option("--isolation", type=click.Choice(["auto", "rlimits"]), default="auto", show_default=True,
               help="How the student's code is contained.")
+@click.option("--limit", "limit_pairs", multiple=True, metavar="NAME=SECONDS",
+              help="Override a time limit of autograder/<assignment>/assignment.toml (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @click.pass_context
-def grade(ctx, assignment, path, student, out, workers, force, isolation, as_json):
+def grade(ctx, assignment, path, student, out, workers, force, isolation, limit_pairs, as_json):
     """Grade a notebook, or a folder of submissions (nbgrader's submitted/<student>/<assignment>/)."""
     from dlcourse import grade as grading
 
     course = _course(ctx)
+    try:
+        limits = parse_limits(limit_pairs)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--limit") from None
     records = grading.grade(course, assignment, path, student=student, out=out, isolation=isolation,
-                            workers=workers, force=force, progress=not as_json)
+                            workers=workers, force=force, progress=not as_json, limits=limits)
     if as_json:
         public = [grading.public(r) for r in records]
         single = path.suffix == ".ipynb" or path.is_file()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 ASSIGNMENTS = (
@@ -25,6 +25,18 @@ class Limits:
     cell_seconds: float = 300  # one cell
     probe_seconds: float = 60  # one probe call
     restarts: int = 2  # worker restarts after a probe killed it
+
+
+def parse_limits(pairs) -> dict:
+    """``["cell_seconds=5", ...]`` → ``{"cell_seconds": 5.0}``, for command-line overrides."""
+    types = {f.name: f.type for f in fields(Limits)}
+    out = {}
+    for pair in pairs or ():
+        key, _, value = pair.partition("=")
+        if key not in types:
+            raise ValueError(f"unknown limit {key!r}; known: {', '.join(types)}")
+        out[key] = int(value) if types[key] in (int, "int") else float(value)
+    return out
 
 
 def find_root(start: Path | None = None) -> Path:
@@ -77,10 +89,11 @@ class Course:
     def graders(self, assignment: str) -> Path:
         return self.autograder / assignment
 
-    def limits(self, assignment: str) -> Limits:
+    def limits(self, assignment: str, **override) -> Limits:
+        """The assignment's limits (``autograder/<a>/assignment.toml``), with overrides applied."""
+        table = {}
         path = self.graders(assignment) / "assignment.toml"
-        if not path.is_file():
-            return Limits()
-        with open(path, "rb") as f:
-            table = tomllib.load(f).get("limits", {})
-        return Limits(**table)
+        if path.is_file():
+            with open(path, "rb") as f:
+                table = tomllib.load(f).get("limits", {})
+        return replace(Limits(**table), **override)

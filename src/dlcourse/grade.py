@@ -74,7 +74,8 @@ def list_tests(course: Course, assignment: str) -> list[dict]:
         return json.loads(out.read_text())["tests"]
 
 
-def run_judge(course: Course, assignment: str, job: Job, isolation: str, timeout: float) -> dict:
+def run_judge(course: Course, assignment: str, job: Job, isolation: str, timeout: float,
+              limits: dict) -> dict:
     """Judge one submission in a fresh process; a judge that fails yields an error, not a crash."""
     if job.notebook is None:
         return {"error": job.problem or "no notebook was submitted"}
@@ -82,7 +83,7 @@ def run_judge(course: Course, assignment: str, job: Job, isolation: str, timeout
         out = Path(tmp) / "result.json"
         cmd = [sys.executable, "-m", "dlcourse.judge", "--assignment", assignment, "--course",
                str(course.root), "--notebook", str(job.notebook), "--out", str(out),
-               "--isolation", isolation]
+               "--isolation", isolation, *(f"--limit={k}={v}" for k, v in limits.items())]
         try:
             done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -95,7 +96,11 @@ def run_judge(course: Course, assignment: str, job: Job, isolation: str, timeout
 
 
 def make_record(assignment: str, student: str, tests: list[dict], judged: dict) -> dict:
-    """The result of one submission, in the documented JSON shape (plus execution details)."""
+    """The result of one submission, in the documented JSON shape (plus execution details).
+
+    ``tests`` (every grader, with its cell and points) comes from the judge itself, or from
+    collecting the graders when the judge could not report.
+    """
     by_name = {t["name"]: t for t in judged.get("tests", [])}
     error = judged.get("error")
     rows = []
@@ -125,14 +130,14 @@ def cell_scores(record: dict) -> dict[str, float]:
 
 def grade(course: Course, assignment: str, path: Path, *, student: str | None = None,
           out: Path | None = None, isolation: str = "auto", workers: int = 1, force: bool = False,
-          progress: bool = True) -> list[dict]:
+          progress: bool = True, limits: dict | None = None) -> list[dict]:
     """Grade one notebook or a class; record gradebook, feedback and results under ``out``."""
     course.check(assignment)
+    limits = limits or {}
     out = Path(out or course.grading)
     db = gradebook.working_copy(course.gradebook, out / "gradebook.db")
-    tests = list_tests(course, assignment)
-    limits = course.limits(assignment)
-    timeout = limits.notebook_seconds + 60 + len(tests) * (limits.probe_seconds + 15)
+    budget = course.limits(assignment, **limits)
+    timeout = budget.notebook_seconds + 120 + 100 * (budget.probe_seconds + 15)
     jobs = find_submissions(course, assignment, path, student)
     records: dict[str, dict] = {}
     todo = []
@@ -142,13 +147,21 @@ def grade(course: Course, assignment: str, path: Path, *, student: str | None = 
             records[job.student] = json.loads(saved.read_text())
         else:
             todo.append(job)
+    all_tests: list[dict] = []
     bar = tqdm(total=len(todo), desc=f"grading {assignment}", unit="notebook", disable=not progress,
                file=sys.stderr)
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        futures = {pool.submit(run_judge, course, assignment, job, isolation, timeout): job for job in todo}
+        futures = {pool.submit(run_judge, course, assignment, job, isolation, timeout, limits): job
+                   for job in todo}
         for future in as_completed(futures):
             job = futures[future]
-            record = make_record(assignment, job.student, tests, future.result())
+            judged = future.result()
+            if judged.get("tests"):
+                tests = [{k: t[k] for k in ("name", "cell", "max_points")} for t in judged["tests"]]
+            else:
+                all_tests = all_tests or list_tests(course, assignment)
+                tests = all_tests
+            record = make_record(assignment, job.student, tests, judged)
             saved = out / "results" / job.student / f"{assignment}.json"
             saved.parent.mkdir(parents=True, exist_ok=True)
             saved.with_suffix(".tmp").write_text(json.dumps(record, indent=1))

@@ -28,7 +28,7 @@ import pytest
 
 from dlcourse import protocol, sandbox
 from dlcourse.checks import GradeFailure, ProbeError
-from dlcourse.course import Course, Limits
+from dlcourse.course import Course, Limits, parse_limits
 from dlcourse.notebook import SubmissionError, read_code_cells
 
 STDERR_TAIL = 20_000
@@ -127,14 +127,16 @@ class WorkerProcess:
 class Submission:
     """What graders see as the ``nb`` fixture: the notebook, reachable only through probes."""
 
-    def __init__(self, course: Course, assignment: str, notebook: Path | None, isolation: str):
-        self.limits = course.limits(assignment)
+    def __init__(self, course: Course, assignment: str, notebook: Path | None, isolation: str,
+                 limits: Limits):
+        self.limits = limits
         self.probes_source = (course.graders(assignment) / "probes.py").read_text()
         self.isolation = isolation
         self.error: str | None = None  # why the notebook cannot be graded at all
         self.cells: list[dict] = []
         self.execution: list[dict] = []
         self.restarts = 0
+        self.ran = False  # the notebook's cells have been run
         self.worker: WorkerProcess | None = None
         self._tmp = Path(tempfile.mkdtemp(prefix="dlcourse-judge-"))
         if notebook is None:
@@ -154,27 +156,44 @@ class Submission:
         self.worker = WorkerProcess(self.probes_source, self.cells, self.limits, scratch,
                                     self.data_dir, self.isolation)
 
-    def _first_run_done(self) -> None:
-        """Run the notebook once; keep what happened in each cell for the feedback."""
-        worker = self.worker
-        try:
-            worker.finish_run()
-        except TimeoutError:
+    def _run_notebook(self) -> None:
+        """Run the notebook's cells once, keeping what happened in each for the feedback.
+
+        A cell that ends the worker's process is blanked and the notebook run again (within the
+        restart limit): an ``os._exit`` in one cell costs that cell, not the whole submission.
+        """
+        self.ran = True
+        killed: dict[int, dict] = {}
+        while True:
+            worker = self.worker
+            try:
+                worker.finish_run()
+                break
+            except TimeoutError:
+                self.error = (f"the notebook did not finish within {self.limits.notebook_seconds:.0f} s "
+                              f"(it was in cell {len(worker.cells_run) + 1})")
+            except protocol.ProtocolError as exc:
+                self.error = f"the notebook's process sent garbage while running cell {len(worker.cells_run) + 1} ({exc})"
+            except EOFError:
+                index = len(worker.cells_run)
+                if index < len(self.cells) and self.restarts < self.limits.restarts:
+                    worker.kill()
+                    killed[index] = {"index": index, "id": self.cells[index]["id"], "status": "error",
+                                     "error": "this cell ended the process (sys.exit, os._exit, a crash or "
+                                              "too much memory); it was skipped", "seconds": 0.0}
+                    self.cells[index] = {**self.cells[index], "source": ""}
+                    self.restarts += 1
+                    self._start()
+                    continue
+                self.error = f"the notebook's process stopped while running cell {index + 1}"
             worker.kill()
-            self.error = (f"the notebook did not finish within {self.limits.notebook_seconds:.0f} s "
-                          f"(it was in cell {len(worker.cells_run) + 1})")
-        except (EOFError, protocol.ProtocolError) as exc:
-            worker.kill()
-            self.error = (f"the notebook's process stopped while running cell {len(worker.cells_run) + 1}"
-                          + (f" ({exc})" if isinstance(exc, protocol.ProtocolError) else ""))
-        finally:
-            if not self.execution:
-                self.execution = list(worker.cells_run)
+            break
+        self.execution = [killed.get(cell["index"], cell) for cell in worker.cells_run]
 
     def call(self, probe: str, **inputs):
         """Ask the student's code for data. Raises ProbeError (the test then fails)."""
-        if self.error is None and self.worker is not None and not self.execution:
-            self._first_run_done()
+        if self.error is None and not self.ran:
+            self._run_notebook()
         if self.error is not None:
             raise ProbeError(self.error)
         if not self.worker.alive():
@@ -196,8 +215,8 @@ class Submission:
 
     def close(self):
         if self.worker is not None:
-            if not self.execution and self.error is None:
-                self._first_run_done()
+            if not self.ran and self.error is None:
+                self._run_notebook()
             self.worker.kill()
         shutil.rmtree(self._tmp, ignore_errors=True)
 
@@ -288,9 +307,10 @@ def list_tests(course: Course, assignment: str) -> list[dict]:
     return plugin.items
 
 
-def judge(course: Course, assignment: str, notebook: Path | None, isolation: str = "auto") -> dict:
+def judge(course: Course, assignment: str, notebook: Path | None, isolation: str = "auto",
+          limits: Limits | None = None) -> dict:
     """Grade one notebook; return ``{"tests": [...], "execution": [...], "error": ...}``."""
-    submission = Submission(course, assignment, notebook, isolation)
+    submission = Submission(course, assignment, notebook, isolation, limits or course.limits(assignment))
     plugin = JudgePlugin(submission)
     try:
         pytest.main(pytest_args(course, assignment), plugins=[plugin])
@@ -307,6 +327,7 @@ def main(argv=None):
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--course", type=Path)
     parser.add_argument("--isolation", default="auto")
+    parser.add_argument("--limit", action="append", help="override a time limit: NAME=SECONDS")
     parser.add_argument("--list", action="store_true", help="only list the graders")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
@@ -314,7 +335,8 @@ def main(argv=None):
     if args.list:
         result = {"tests": list_tests(course, args.assignment)}
     else:
-        result = judge(course, args.assignment, args.notebook, args.isolation)
+        limits = course.limits(args.assignment, **parse_limits(args.limit))
+        result = judge(course, args.assignment, args.notebook, args.isolation, limits)
     tmp = args.out.with_suffix(".tmp")
     tmp.write_text(json.dumps(result))
     os.replace(tmp, args.out)

@@ -1,0 +1,190 @@
+"""Probes for Module 6 (the MNIST CNN project): run in the worker, return data only.
+
+Each probe builds or calls the student's code on inputs the judge chose and returns tensors
+and plain values. No expected values here: the judge compares. Models that are not the
+subject of a test are the probe's own (written below), so each test depends only on the
+code it grades. Probe-owned models live on ``nb.device``, where the notebook's own code
+expects models to be.
+"""
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def _device_of(model):
+    for p in model.parameters():
+        return p.device
+    return torch.device("cpu")
+
+
+def _mro_names(module):
+    return [c.__name__ for c in type(module).__mro__]
+
+
+# --- MNISTNet ------------------------------------------------------------------------
+
+def mnistnet(nb, x, seed):
+    """A fresh MNISTNet on the CPU: its layers, parameters, and outputs in both modes."""
+    torch.manual_seed(seed)
+    model = nb.MNISTNet()
+    layers = [_mro_names(m) for m in model.modules()]
+    params = [p.detach().clone() for p in model.parameters()]
+    model.eval()
+    with torch.no_grad():
+        eval_out = [model(x), model(x)]
+    model.train()
+    with torch.no_grad():
+        train_out = [model(x), model(x)]
+    return {"layers": layers, "params": params, "eval": eval_out, "train": train_out}
+
+
+# --- evaluate, predict_proba, predict: a small classifier the judge can recompute ------
+
+def _classifier(weight, bias, running_mean, running_var, gamma, beta, device):
+    """Flatten → Linear → BatchNorm1d → Dropout(0.5), returned in training mode.
+
+    In eval mode its logits are BN_eval(x·Wᵀ + b), which the judge recomputes in float64;
+    in training mode batch statistics and dropout change them (and make them random).
+    """
+    model = nn.Sequential(nn.Flatten(), nn.Linear(weight.shape[1], weight.shape[0]),
+                          nn.BatchNorm1d(weight.shape[0]), nn.Dropout(0.5))
+    with torch.no_grad():
+        model[1].weight.copy_(weight)
+        model[1].bias.copy_(bias)
+        model[2].running_mean.copy_(running_mean)
+        model[2].running_var.copy_(running_var)
+        model[2].weight.copy_(gamma)
+        model[2].bias.copy_(beta)
+    return model.to(device).train()
+
+
+def evaluate(nb, params, images, labels):
+    model = _classifier(**params, device=nb.device)
+    return nb.evaluate(model, images, labels)
+
+
+def predict_proba(nb, params, images):
+    model = _classifier(**params, device=nb.device)
+    first = nb.predict_proba(model, images)
+    second = nb.predict_proba(model, images)
+    return [first, second]
+
+
+def predict(nb, params, images):
+    model = _classifier(**params, device=nb.device)
+    return nb.predict(model, images)
+
+
+# --- train ---------------------------------------------------------------------------
+
+class _ScriptedNet(nn.Module):
+    """A model whose validation accuracy after each epoch is chosen by the judge.
+
+    In training mode it is a plain linear classifier (so any optimizer can train it). In
+    eval mode it recognises each validation image (nearest stored copy) and answers from
+    the row ``answers[epoch]``. ``epoch`` is a buffer (part of the state_dict, updated in
+    place) that counts the passes from training to evaluation: after epoch e it is e, and
+    restoring a checkpoint restores it.
+    """
+
+    def __init__(self, val_images, answers):
+        super().__init__()
+        self.linear = nn.Linear(val_images[0].numel(), 10)
+        self.register_buffer("epoch", torch.zeros((), dtype=torch.long))
+        self.register_buffer("keys", val_images.reshape(len(val_images), -1).clone(), persistent=False)
+        self.register_buffer("answers", answers.clone(), persistent=False)
+        self.trained_since_eval = False
+
+    def forward(self, x):
+        x = x.reshape(len(x), -1).float()
+        if self.training:
+            self.trained_since_eval = True
+            return self.linear(x)
+        if self.trained_since_eval:
+            self.trained_since_eval = False
+            self.epoch.add_(1)
+        row = self.answers[self.epoch.clamp(max=len(self.answers) - 1)]
+        nearest = torch.cdist(x, self.keys.float()).argmin(dim=1)
+        return F.one_hot(row[nearest], 10).float() * 4.0
+
+
+def train_scripted(nb, train_images, train_labels, val_images, val_labels, answers, epochs, seed):
+    torch.manual_seed(seed)
+    model = _ScriptedNet(val_images, answers).to(nb.device)
+    history = nb.train(model, (train_images, train_labels), (val_images, val_labels), epochs)
+    if isinstance(history, dict):
+        history = {k: v for k, v in history.items() if k == "val_accuracy"}
+    else:
+        history = type(history).__name__
+    return {"history": history, "epoch": int(model.epoch.item())}
+
+
+class _SmallCNN(nn.Module):
+    """An ordinary small CNN (the probe's own) that takes raw [0, 1] MNIST images."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 8, 5)
+        self.bn = nn.BatchNorm2d(8)
+        self.fc = nn.Linear(8 * 12 * 12, 10)
+
+    def forward(self, x):
+        x = (x - 0.1307) / 0.3081
+        return self.fc(F.max_pool2d(F.relu(self.bn(self.conv(x))), 2).flatten(1))
+
+
+def train_learns(nb, train_images, train_labels, val_images, val_labels, epochs, seed):
+    torch.manual_seed(seed)
+    model = _SmallCNN().to(nb.device)
+    nb.train(model, (train_images, train_labels), (val_images, val_labels), epochs)
+    model.eval()
+    with torch.no_grad():
+        return model(val_images.to(_device_of(model))).argmax(dim=1)
+
+
+# --- the trained model: mnist_model ----------------------------------------------------
+
+def _logits(model, images, batch_size=1000):
+    """The model's logits in eval mode, on the model's own device, in batches."""
+    model.eval()
+    device = _device_of(model)
+    with torch.no_grad():
+        return torch.cat([model(xb.to(device)).float().cpu() for xb in images.split(batch_size)])
+
+
+def mnist_model_predictions(nb, images):
+    """Class predictions of the notebook's trained `mnist_model` for raw [0, 1] images."""
+    return _logits(nb.mnist_model, images).argmax(dim=1)
+
+
+# --- save_model / load_model -----------------------------------------------------------
+
+def save_load_fresh(nb, images, seed, path):
+    """A freshly initialised MNISTNet with random batch-norm statistics, saved and reloaded."""
+    torch.manual_seed(seed)
+    model = nb.MNISTNet()
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.running_mean is not None:
+                m.running_mean.copy_(torch.randn(m.running_mean.shape, generator=g) * 0.5)
+                m.running_var.copy_(torch.rand(m.running_var.shape, generator=g) * 1.5 + 0.5)
+    model = model.to(nb.device).eval()
+    before = _logits(model, images)
+    nb.save_model(model, path)
+    loaded = nb.load_model(path)
+    same = loaded is model
+    loaded = loaded.to(_device_of(model))
+    return {"original": before, "loaded": _logits(loaded, images), "same_object": same}
+
+
+def save_load_trained(nb, images, path):
+    """The notebook's trained `mnist_model`, saved and reloaded."""
+    model = nb.mnist_model
+    before = _logits(model, images)
+    nb.save_model(model, path)
+    loaded = nb.load_model(path)
+    same = loaded is model
+    loaded = loaded.to(_device_of(model))
+    return {"original": before, "loaded": _logits(loaded, images), "same_object": same}

@@ -1,0 +1,59 @@
+"""Shared fixtures: the course checkout, and grading through the real `dlcourse grade` command."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from dlcourse.course import Course
+from dlcourse.notebook import nbgrader_meta
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def course() -> Course:
+    return Course(ROOT)
+
+
+def dlcourse(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run the `dlcourse` command line as a user would."""
+    done = subprocess.run([sys.executable, "-m", "dlcourse", "--course", str(ROOT), *args],
+                          capture_output=True, text=True)
+    if check and done.returncode != 0:
+        raise AssertionError(f"dlcourse {' '.join(args)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    return done
+
+
+def grade_json(assignment: str, path: Path, out: Path, *extra: str):
+    """`dlcourse grade --json`: a dict for one notebook, a list for a folder."""
+    done = dlcourse("grade", assignment, str(path), "--out", str(out), "--json", *extra)
+    return json.loads(done.stdout)
+
+
+def submit(folder: Path, student: str, assignment: str, nb) -> Path:
+    """Place a notebook in nbgrader's layout: folder/submitted/<student>/<assignment>/<assignment>.ipynb."""
+    target = folder / "submitted" / student / assignment
+    target.mkdir(parents=True, exist_ok=True)
+    path = target / f"{assignment}.ipynb"
+    if isinstance(nb, (str, bytes)):  # raw file content, e.g. a corrupted notebook
+        path.write_bytes(nb.encode() if isinstance(nb, str) else nb)
+    else:
+        nbformat.write(nb, str(path))
+    return path
+
+
+def with_solutions(release_nb, source_nb, replace: dict[str, str] | None = None):
+    """The release notebook with solution cells taken from the source, or replaced by `replace`."""
+    solved = {nbgrader_meta(c).get("grade_id"): c.source for c in source_nb.cells
+              if nbgrader_meta(c).get("solution")}
+    for cell in release_nb.cells:
+        grade_id = nbgrader_meta(cell).get("grade_id")
+        if grade_id in solved:
+            cell.source = (replace or {}).get(grade_id, solved[grade_id])
+    return release_nb
