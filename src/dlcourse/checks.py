@@ -10,15 +10,9 @@ from __future__ import annotations
 import pytest
 import torch
 
+from dlcourse.errors import GradeFailure, ProbeError  # noqa: F401 (re-exported for graders)
+
 grade = pytest.mark.grade  # @grade(cell="<grade_id of the notebook's grade cell>", points=N)
-
-
-class GradeFailure(AssertionError):
-    """A check failed; the message is written for the student."""
-
-
-class ProbeError(RuntimeError):
-    """Asking the student's code for an answer failed (it raised, timed out, sent garbage)."""
 
 
 def rng(seed: int) -> torch.Generator:

@@ -56,13 +56,17 @@ def release(ctx, solutions, assignments):
               help="Where the gradebook, feedback and results go (default: grading/).")
 @click.option("--workers", default=1, show_default=True, help="Submissions graded at once.")
 @click.option("--force", is_flag=True, help="Regrade submissions that are already in the gradebook.")
-@click.option("--isolation", type=click.Choice(["auto", "rlimits"]), default="auto", show_default=True,
-              help="How the student's code is contained.")
+@click.option("--isolation", type=click.Choice(["auto", "bwrap", "rlimits"]), default="auto",
+              show_default=True, help="How the student's code is contained: bubblewrap sandbox, or a "
+              "plain subprocess with resource limits (auto: bwrap where it works).")
 @click.option("--limit", "limit_pairs", multiple=True, metavar="NAME=SECONDS",
               help="Override a time limit of autograder/<assignment>/assignment.toml (repeatable).")
-@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON (same as --format json).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "gradescope"]), default="table",
+              show_default=True, help="gradescope: print Gradescope's results.json for one notebook, or "
+              "write <out>/gradescope/<student>/results.json for a folder.")
 @click.pass_context
-def grade(ctx, assignment, path, student, out, workers, force, isolation, limit_pairs, as_json):
+def grade(ctx, assignment, path, student, out, workers, force, isolation, limit_pairs, as_json, fmt):
     """Grade a notebook, or a folder of submissions (nbgrader's submitted/<student>/<assignment>/)."""
     from dlcourse import grade as grading
 
@@ -71,12 +75,21 @@ def grade(ctx, assignment, path, student, out, workers, force, isolation, limit_
         limits = parse_limits(limit_pairs)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--limit") from None
+    fmt = "json" if as_json else fmt
     records = grading.grade(course, assignment, path, student=student, out=out, isolation=isolation,
-                            workers=workers, force=force, progress=not as_json, limits=limits)
-    if as_json:
+                            workers=workers, force=force, progress=fmt == "table", limits=limits)
+    single = path.suffix == ".ipynb" or path.is_file()
+    if fmt == "json":
         public = [grading.public(r) for r in records]
-        single = path.suffix == ".ipynb" or path.is_file()
         click.echo(json.dumps(public[0] if single and len(public) == 1 else public, indent=1))
+    elif fmt == "gradescope" and single:
+        click.echo(json.dumps(grading.gradescope(records[0]), indent=1))
+    elif fmt == "gradescope":
+        for record in records:
+            target = Path(out or course.grading) / "gradescope" / record["student"] / "results.json"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(json.dumps(grading.gradescope(record), indent=1))
+            click.echo(target)
     else:
         click.echo(grading.table(records))
 
@@ -96,3 +109,35 @@ def demo(ctx, assignment):
     click.echo(grading.table(records))
     click.echo(f"\nGradebook: {course.grading / 'gradebook.db'}")
     click.echo(f"Feedback:  {course.grading / 'feedback'}/<student>/{assignment}/feedback.html")
+
+
+@main.group()
+def export():
+    """Export an assignment's autograder for other tools."""
+
+
+@export.command("otter")
+@click.argument("assignment", type=click.Choice(ASSIGNMENTS))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("grading/otter"),
+              show_default=True, help="Folder for the zip.")
+@click.pass_context
+def export_otter(ctx, assignment, out):
+    """An otter-grader autograder zip (for `otter run` and Gradescope) running the hidden graders."""
+    from dlcourse.otter_export import export as build
+
+    click.echo(build(_course(ctx), assignment, out))
+
+
+@main.command()
+@click.argument("notebook", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--assignment", type=click.Choice(ASSIGNMENTS), help="Default: from the notebook's name.")
+@click.option("--isolation", type=click.Choice(["auto", "bwrap", "rlimits"]), default="auto", show_default=True)
+@click.pass_context
+def check(ctx, notebook, assignment, isolation):
+    """Run your notebook as the grader will, with the visible tests only, and report each exercise."""
+    from dlcourse import check as checking
+
+    result = checking.check(_course(ctx), notebook, assignment, isolation)
+    click.echo(checking.render(result))
+    if result.get("error") or any(e["state"] != "done" for e in result.get("exercises", [])):
+        ctx.exit(1)

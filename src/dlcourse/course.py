@@ -24,7 +24,9 @@ class Limits:
     notebook_seconds: float = 600  # running all the cells
     cell_seconds: float = 300  # one cell
     probe_seconds: float = 60  # one probe call
-    restarts: int = 2  # worker restarts after a probe killed it
+    restarts: int = 3  # worker restarts after a cell or a probe ended its process
+    memory_mb: int = 6144  # the worker's memory (a cgroup limit under bubblewrap as root)
+    processes: int = 256  # processes and threads the worker may have at once
 
 
 def parse_limits(pairs) -> dict:

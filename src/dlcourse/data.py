@@ -20,8 +20,6 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-import torch
-
 SHA256 = {
     "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
     "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
@@ -149,7 +147,7 @@ def _grading() -> bool:
     return os.environ.get("DLCOURSE_GRADING") == "1"
 
 
-def _read(stem: str, root: Path | None) -> tuple[torch.Tensor, torch.Tensor]:
+def _read(stem: str, root: Path | None):
     from torchvision.datasets.mnist import read_image_file, read_label_file
 
     folder = raw_folder(root)
@@ -161,7 +159,7 @@ def _read(stem: str, root: Path | None) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def load_mnist(split: str = "train", *, root: Path | None = None, normalize: bool = False,
-               flatten: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+               flatten: bool = False):
     """Return ``(images, labels)`` of one split as tensors.
 
     images: float32 of shape (N, 1, 28, 28) with values in [0, 1] (or standardised with

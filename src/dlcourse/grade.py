@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from dlcourse import feedback, gradebook
+from dlcourse import feedback, gradebook, sandbox
 from dlcourse.course import Course
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,127}$")
@@ -43,7 +44,8 @@ def find_submissions(course: Course, assignment: str, path: Path, student: str |
     root = path / "submitted" if (path / "submitted").is_dir() else path
     jobs = []
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
-        if not STUDENT_ID.match(folder.name):
+        if not STUDENT_ID.match(folder.name) or folder.is_symlink():
+            print(f"dlcourse: skipping {folder.name!r}: not a valid student folder", file=sys.stderr)
             continue
         work = folder / assignment
         if not work.is_dir():
@@ -121,6 +123,33 @@ def public(record: dict) -> dict:
     return {k: record[k] for k in ("assignment", "student", "score", "max_score", "tests")}
 
 
+def gradescope(record: dict) -> dict:
+    """Gradescope's results.json for one submission (messages are written to be shown)."""
+    return {
+        "score": record["score"],
+        "output": f"{record['assignment']}: {record['score']:g} / {record['max_score']:g}"
+                  + (f"\n{record['error']}" if record.get("error") else ""),
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": [{"name": t["name"], "number": str(i + 1), "score": t["points"],
+                   "max_score": t["max_points"], "status": "passed" if t["passed"] else "failed",
+                   "output": t["message"] or "passed", "tags": [t["cell"]], "visibility": "visible"}
+                  for i, t in enumerate(record["tests"])],
+    }
+
+
+def keep_autograded(course: Course, assignment: str, job: Job, out: Path) -> None:
+    """The graded notebook in nbgrader's autograded/ layout, where formgrader opens it."""
+    from dlcourse.notebook import MAX_BYTES
+
+    nb = job.notebook
+    if nb is None or nb.is_symlink() or not nb.is_file() or nb.stat().st_size > MAX_BYTES:
+        return
+    target = out / "autograded" / job.student / assignment / course.notebook_name(assignment)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(nb, target)
+
+
 def cell_scores(record: dict) -> dict[str, float]:
     scores: dict[str, float] = {}
     for test in record["tests"]:
@@ -133,6 +162,7 @@ def grade(course: Course, assignment: str, path: Path, *, student: str | None = 
           progress: bool = True, limits: dict | None = None) -> list[dict]:
     """Grade one notebook or a class; record gradebook, feedback and results under ``out``."""
     course.check(assignment)
+    isolation = sandbox.choose(isolation)  # once per class run (and one warning, if reduced)
     limits = limits or {}
     out = Path(out or course.grading)
     db = gradebook.working_copy(course.gradebook, out / "gradebook.db")
@@ -153,6 +183,8 @@ def grade(course: Course, assignment: str, path: Path, *, student: str | None = 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         futures = {pool.submit(run_judge, course, assignment, job, isolation, timeout, limits): job
                    for job in todo}
+        if todo:
+            import nbgrader.api  # noqa: F401 (slow to import: done while the judges run)
         for future in as_completed(futures):
             job = futures[future]
             judged = future.result()
@@ -167,6 +199,7 @@ def grade(course: Course, assignment: str, path: Path, *, student: str | None = 
             saved.with_suffix(".tmp").write_text(json.dumps(record, indent=1))
             saved.with_suffix(".tmp").replace(saved)
             feedback.write(record, out / "feedback")
+            keep_autograded(course, assignment, job, out)
             gradebook.record(db, assignment, job.student, cell_scores(record))  # commit = graded
             records[job.student] = record
             bar.update()

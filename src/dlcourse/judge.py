@@ -24,18 +24,12 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
-
 from dlcourse import protocol, sandbox
-from dlcourse.checks import GradeFailure, ProbeError
 from dlcourse.course import Course, Limits, parse_limits
+from dlcourse.errors import ProbeError
 from dlcourse.notebook import SubmissionError, read_code_cells
 
 STDERR_TAIL = 20_000
-
-
-class WorkerDied(ProbeError):
-    pass
 
 
 class WorkerProcess:
@@ -48,12 +42,15 @@ class WorkerProcess:
         self.cells_run: list[dict] = []
         self.stderr_tail = b""
         env = sandbox.worker_env(scratch, data_dir)
-        self.proc = sandbox.spawn_worker(isolation, scratch, data_dir, env)
+        self.proc, self.cgroups = sandbox.spawn_worker(isolation, scratch, data_dir, env,
+                                                       memory=limits.memory_mb << 20,
+                                                       processes=limits.processes)
         self.fd = self.proc.stdout.fileno()
         self._buffer = bytearray()
         threading.Thread(target=self._drain_stderr, daemon=True).start()
-        self._send({"op": "setup", "probes": probes_source, "cell_seconds": limits.cell_seconds})
-        self._send({"op": "run", "cells": cells})
+        # sent on first use: encoding needs torch, which the judge imports while the worker starts
+        self._unsent = [{"op": "setup", "probes": probes_source, "cell_seconds": limits.cell_seconds},
+                        {"op": "run", "cells": cells}]
         self._pending = ["setup", "run"]  # replies still owed, in order
 
     # --- plumbing -----------------------------------------------------------------
@@ -102,6 +99,8 @@ class WorkerProcess:
 
     def finish_run(self) -> None:
         """Wait for the notebook's cells to finish (within the notebook's time limit)."""
+        while self._unsent:
+            self._send(self._unsent.pop(0))
         deadline = self.started + self.limits.notebook_seconds + 30
         while self._pending:
             self._reply(deadline)
@@ -121,17 +120,17 @@ class WorkerProcess:
         return self.proc.poll() is None
 
     def kill(self):
-        sandbox.kill(self.proc)
+        sandbox.kill(self.proc, self.cgroups)
 
 
 class Submission:
     """What graders see as the ``nb`` fixture: the notebook, reachable only through probes."""
 
     def __init__(self, course: Course, assignment: str, notebook: Path | None, isolation: str,
-                 limits: Limits):
+                 limits: Limits, probes_source: str | None = None):
         self.limits = limits
-        self.probes_source = (course.graders(assignment) / "probes.py").read_text()
-        self.isolation = isolation
+        self.probes_source = probes_source or (course.graders(assignment) / "probes.py").read_text()
+        self.isolation = sandbox.choose(isolation)
         self.error: str | None = None  # why the notebook cannot be graded at all
         self.cells: list[dict] = []
         self.execution: list[dict] = []
@@ -164,31 +163,43 @@ class Submission:
         """
         self.ran = True
         killed: dict[int, dict] = {}
+        timeouts = 0
         while True:
             worker = self.worker
+            index = len(worker.cells_run)  # the cell running when something went wrong
             try:
                 worker.finish_run()
                 break
             except TimeoutError:
+                # once: a cell that hung past the whole notebook's limit is skipped on a rerun
+                if timeouts == 0 and self._skip_and_restart(index, killed, "this cell did not stop at its "
+                                                            "time limit and was skipped"):
+                    timeouts += 1
+                    continue
                 self.error = (f"the notebook did not finish within {self.limits.notebook_seconds:.0f} s "
-                              f"(it was in cell {len(worker.cells_run) + 1})")
+                              f"(it was in cell {index + 1})")
             except protocol.ProtocolError as exc:
-                self.error = f"the notebook's process sent garbage while running cell {len(worker.cells_run) + 1} ({exc})"
+                self.error = f"the notebook's process sent garbage while running cell {index + 1} ({exc})"
             except EOFError:
-                index = len(worker.cells_run)
-                if index < len(self.cells) and self.restarts < self.limits.restarts:
-                    worker.kill()
-                    killed[index] = {"index": index, "id": self.cells[index]["id"], "status": "error",
-                                     "error": "this cell ended the process (sys.exit, os._exit, a crash or "
-                                              "too much memory); it was skipped", "seconds": 0.0}
-                    self.cells[index] = {**self.cells[index], "source": ""}
-                    self.restarts += 1
-                    self._start()
+                if self._skip_and_restart(index, killed, "this cell ended the process (sys.exit, os._exit, "
+                                                         "a crash or too much memory); it was skipped"):
                     continue
                 self.error = f"the notebook's process stopped while running cell {index + 1}"
             worker.kill()
             break
         self.execution = [killed.get(cell["index"], cell) for cell in worker.cells_run]
+
+    def _skip_and_restart(self, index: int, killed: dict, reason: str) -> bool:
+        """Blank cell ``index`` and start a fresh worker, if the restart budget allows."""
+        if index >= len(self.cells) or self.restarts >= self.limits.restarts:
+            return False
+        self.worker.kill()
+        killed[index] = {"index": index, "id": self.cells[index]["id"], "status": "error",
+                         "error": reason, "seconds": 0.0}
+        self.cells[index] = {**self.cells[index], "source": ""}
+        self.restarts += 1
+        self._start()
+        return True
 
     def call(self, probe: str, **inputs):
         """Ask the student's code for data. Raises ProbeError (the test then fails)."""
@@ -221,105 +232,6 @@ class Submission:
         shutil.rmtree(self._tmp, ignore_errors=True)
 
 
-def student_message(excinfo) -> str:
-    """What the student sees for a failed test: never the grader's code or expected values."""
-    exc = excinfo.value
-    if isinstance(exc, (GradeFailure, ProbeError)):
-        return str(exc)[:1000]
-    return f"the hidden test could not check your answer ({type(exc).__name__})"
-
-
-SUBMISSION = pytest.StashKey["Submission"]()
-
-
-@pytest.fixture(scope="session")
-def nb(request):
-    """The submission, reachable only through ``nb.call(probe, **inputs)``."""
-    return request.config.stash[SUBMISSION]
-
-
-@pytest.fixture
-def seed():
-    """A seed picked at run time; graders must hold for every seed."""
-    return random.SystemRandom().randrange(2**31)
-
-
-class JudgePlugin:
-    """pytest plugin: provides the fixtures above, and one result per test."""
-
-    nb = staticmethod(nb)
-    seed = staticmethod(seed)
-
-    def __init__(self, submission: Submission | None):
-        self.submission = submission
-        self.results: dict[str, dict] = {}
-        self.items: list[dict] = []
-
-    def pytest_configure(self, config):
-        config.stash[SUBMISSION] = self.submission
-        config.addinivalue_line("markers", "grade(cell, points): the grade cell a test counts toward")
-
-    def pytest_collection_modifyitems(self, items):
-        for item in items:
-            marker = item.get_closest_marker("grade")
-            if marker is None or "cell" not in marker.kwargs or "points" not in marker.kwargs:
-                raise pytest.UsageError(f"{item.nodeid} has no @grade(cell=..., points=...)")
-            self.items.append({"name": item.nodeid.split("::", 1)[-1],
-                               "file": item.nodeid.split("::", 1)[0].rsplit("/", 1)[-1],
-                               "cell": marker.kwargs["cell"], "max_points": float(marker.kwargs["points"])})
-
-    @pytest.hookimpl(hookwrapper=True)
-    def pytest_runtest_makereport(self, item, call):
-        outcome = yield
-        report = outcome.get_result()
-        name = item.nodeid.split("::", 1)[-1]
-        entry = self.results.setdefault(name, {"passed": True, "message": ""})
-        if report.failed and entry["passed"]:
-            entry["passed"] = False
-            entry["message"] = student_message(call.excinfo) if call.excinfo else "the test failed"
-        elif report.skipped and entry["passed"]:
-            entry["passed"] = False
-            entry["message"] = "skipped"
-
-    def tests(self) -> list[dict]:
-        out = []
-        for item in self.items:
-            result = self.results.get(item["name"], {"passed": False, "message": "the test did not run"})
-            passed = bool(result["passed"])
-            out.append({"name": item["name"], "cell": item["cell"],
-                        "points": item["max_points"] if passed else 0.0,
-                        "max_points": item["max_points"], "passed": passed,
-                        "message": "" if passed else result["message"]})
-        return out
-
-
-def pytest_args(course: Course, assignment: str, *extra: str) -> list[str]:
-    return [str(course.graders(assignment)), "-q", "-p", "no:cacheprovider", "--no-header",
-            "-c", str(course.autograder / "pytest.ini"), "--rootdir", str(course.autograder), *extra]
-
-
-def list_tests(course: Course, assignment: str) -> list[dict]:
-    """The graders of an assignment with their cells and points, without running them."""
-    plugin = JudgePlugin(None)
-    code = pytest.main(pytest_args(course, assignment, "--collect-only"), plugins=[plugin])
-    if code not in (0, 5):
-        raise RuntimeError(f"collecting the graders of {assignment} failed (pytest exit {code})")
-    return plugin.items
-
-
-def judge(course: Course, assignment: str, notebook: Path | None, isolation: str = "auto",
-          limits: Limits | None = None) -> dict:
-    """Grade one notebook; return ``{"tests": [...], "execution": [...], "error": ...}``."""
-    submission = Submission(course, assignment, notebook, isolation, limits or course.limits(assignment))
-    plugin = JudgePlugin(submission)
-    try:
-        pytest.main(pytest_args(course, assignment), plugins=[plugin])
-    finally:
-        submission.close()
-    return {"tests": plugin.tests(), "execution": submission.execution, "error": submission.error,
-            "restarts": submission.restarts}
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--assignment", required=True)
@@ -333,10 +245,16 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     course = Course(args.course)
     if args.list:
+        from dlcourse.plugin import list_tests
+
         result = {"tests": list_tests(course, args.assignment)}
     else:
         limits = course.limits(args.assignment, **parse_limits(args.limit))
-        result = judge(course, args.assignment, args.notebook, args.isolation, limits)
+        # the worker starts first: its imports overlap with the judge's own (torch, pytest)
+        submission = Submission(course, args.assignment, args.notebook, args.isolation, limits)
+        from dlcourse.plugin import run_graders
+
+        result = run_graders(course, args.assignment, submission)
     tmp = args.out.with_suffix(".tmp")
     tmp.write_text(json.dumps(result))
     os.replace(tmp, args.out)

@@ -9,9 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import nbformat
-
-MAX_BYTES = 256 * 1024 * 1024
+MAX_BYTES = 100 * 1024 * 1024
 MAX_CELLS = 5_000
 MAX_CODE_CHARS = 5_000_000
 
@@ -42,6 +40,8 @@ def _cell_id(cell: dict, index: int) -> str:
 def read_code_cells(path: Path) -> list[dict]:
     """Return ``[{"id", "source"}, ...]`` for the notebook's code cells, or raise SubmissionError."""
     path = Path(path)
+    if path.is_symlink():
+        raise SubmissionError(f"{path.name} is a link, not a notebook file")
     if not path.is_file():
         raise SubmissionError(f"no notebook at {path.name}")
     size = path.stat().st_size
@@ -76,8 +76,10 @@ def read_code_cells(path: Path) -> list[dict]:
     return code
 
 
-def read(path: Path) -> nbformat.NotebookNode:
-    """A trusted notebook of the course (source, release, solutions)."""
+def read(path: Path):
+    """A trusted notebook of the course (source, release, solutions), as an nbformat node."""
+    import nbformat
+
     return nbformat.read(str(path), as_version=4)
 
 

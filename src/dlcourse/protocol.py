@@ -11,8 +11,6 @@ from __future__ import annotations
 import io
 import struct
 
-import torch
-
 HEADER = struct.Struct("!Q")
 MAX_FRAME = 1 << 30  # 1 GiB: more than any probe answer needs, less than memory
 
@@ -22,12 +20,16 @@ class ProtocolError(RuntimeError):
 
 
 def encode(obj) -> bytes:
+    import torch
+
     buffer = io.BytesIO()
     torch.save(obj, buffer)
     return buffer.getvalue()
 
 
 def decode(payload: bytes):
+    import torch
+
     try:
         obj = torch.load(io.BytesIO(payload), weights_only=True, map_location="cpu")
     except Exception as exc:
@@ -40,6 +42,8 @@ PLAIN_SCALARS = (str, int, float, bool, type(None))
 
 def plain(obj, depth: int = 0):
     """Return ``obj`` if it is built only of plain values and plain tensors, else raise."""
+    import torch
+
     if depth > 20:
         raise ProtocolError("data nested too deeply")
     kind = type(obj)

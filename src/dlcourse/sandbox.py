@@ -1,41 +1,70 @@
 """How the worker process is started and contained.
 
-``rlimits``: a plain subprocess in its own session with resource limits (memory, file
-size, open files, no core dumps), in an empty scratch folder, with only the public data
-splits. The judge kills its whole process group at the end.
+``bwrap`` (the default where it works): the worker runs under bubblewrap as an unprivileged
+user, in fresh user, mount, pid, network, ipc, uts and cgroup namespaces. It sees the system
+(``/usr``, ``/etc``), the Python installation and the course package read-only, the public data
+splits read-only at ``/data``, and a size-limited private tmpfs at ``/scratch`` (its working
+directory) — nothing else: no hidden graders, no source notebooks, no gradebook, no other
+student, no network. When the judge runs as root it first joins the worker to fresh memory and
+pids cgroups, makes the needed directories reachable through a private mount namespace, and
+**drops to an unprivileged uid before starting bubblewrap** (bwrap started by root with
+``--uid`` would keep host root). ``--die-with-parent`` and the pid namespace make every process
+the student starts die with the worker.
+
+``rlimits`` (the fallback where bubblewrap is unavailable): a plain subprocess in its own
+session with an empty scratch folder and resource limits. Isolation is reduced: the student's
+code runs as the grader's user and can read what that user can read.
+
+Both apply rlimits (file size, open files, processes, no core dumps; address space where no
+cgroup bounds memory).
 """
 
 from __future__ import annotations
 
 import os
 import resource
+import shlex
 import shutil
 import signal
 import subprocess
 import sys
+import time
+import uuid
 from pathlib import Path
 
 from dlcourse import data
 
 GiB = 1 << 30
-WORKER = [sys.executable, "-I", "-m", "dlcourse.worker"]
-ISOLATIONS = ("auto", "rlimits")
+ISOLATIONS = ("auto", "bwrap", "rlimits")
+SANDBOX_UID = 65534  # nobody
+STAGING = Path("/run/dlcourse-sandbox")  # root only: mount points for the private namespace
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+_warned: list[str] = []
+
+
+def worker_command(python: str | None = None) -> list[str]:
+    return [python or sys.executable, "-I", "-m", "dlcourse.worker"]
 
 
 def memory_limit() -> int:
-    """Address-space cap: 3/4 of physical memory, at least the 4 GiB ``import torch`` needs."""
+    """Address-space cap for the rlimits fallback: 3/4 of memory, at least the 4 GiB torch needs."""
     physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     return max(4 * GiB, physical * 3 // 4)
 
 
-def _limit_resources():  # runs in the child between fork and exec
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (GiB, GiB))
-    resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024))
-    if not os.environ.get("CUDA_VISIBLE_DEVICES", "x") == "" and shutil.which("nvidia-smi"):
-        return  # CUDA reserves far more address space than it uses: no RLIMIT_AS with a GPU
-    limit = memory_limit()
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+def _rlimits(address_space: int | None, processes: int):
+    def apply():  # in the child, between fork and exec
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (GiB, GiB))
+        resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024))
+        resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
+        if address_space:
+            resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
+    return apply
+
+
+def has_gpu() -> bool:
+    return Path("/dev/nvidiactl").exists()
 
 
 def worker_env(scratch: Path, data_dir: Path) -> dict:
@@ -50,30 +79,210 @@ def worker_env(scratch: Path, data_dir: Path) -> dict:
 
 def public_data(folder: Path) -> Path:
     """A data root holding only the train/val file pair: the test split never reaches the worker."""
-    source = data.raw_folder(data.ensure_mnist(log=lambda *_: None))
+    source = data.raw_folder()
+    if not all((source / name).is_file() for name in data.SHA256):
+        source = data.raw_folder(data.ensure_mnist(log=lambda *_: None))
     raw = data.raw_folder(folder)
     raw.mkdir(parents=True)
     for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"):
         shutil.copyfile(source / name, raw / name)
         os.chmod(raw / name, 0o444)
+    for path in (folder, folder / "MNIST", raw):
+        os.chmod(path, 0o755)
     return folder
 
 
-def spawn_worker(isolation: str, scratch: Path, data_dir: Path, env: dict) -> subprocess.Popen:
+# --- choosing ---------------------------------------------------------------------------
+
+def bwrap_works() -> bool:
+    """Whether bubblewrap can build a sandbox here, as the user the worker would run as."""
+    if shutil.which("bwrap") is None:
+        return False
+    cmd = ["bwrap", "--unshare-all", "--unshare-user", "--die-with-parent", "--ro-bind", "/", "/", "true"]
+    if os.geteuid() == 0:
+        if shutil.which("setpriv") is None or shutil.which("unshare") is None:
+            return False
+        cmd = ["setpriv", f"--reuid={SANDBOX_UID}", f"--regid={SANDBOX_UID}", "--clear-groups", "--", *cmd]
+    try:
+        return subprocess.run(cmd, capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def choose(isolation: str) -> str:
+    """Resolve ``auto``; say once, on stderr, when isolation is reduced."""
     if isolation not in ISOLATIONS:
         raise ValueError(f"isolation must be one of {ISOLATIONS}")
-    return subprocess.Popen(WORKER, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, cwd=scratch, env=env,
-                            start_new_session=True, preexec_fn=_limit_resources)
+    if isolation == "auto":
+        isolation = "bwrap" if bwrap_works() else "rlimits"
+    if isolation == "rlimits" and not _warned:
+        _warned.append(isolation)
+        print("dlcourse: bubblewrap is not available; student code runs in a plain subprocess with "
+              "resource limits (reduced isolation: it can read what the grader's user can read)",
+              file=sys.stderr)
+    return isolation
 
 
-def kill(proc: subprocess.Popen) -> None:
-    """Kill the worker and everything it started in its session."""
+# --- cgroups (v1 memory and pids, as root) ------------------------------------------------
+
+def _sweep_stale(age: float = 3600) -> None:
+    """Remove our cgroups left empty by a judge that was killed (hours old: never a live one)."""
+    for controller in ("memory", "pids"):
+        for path in (CGROUP_ROOT / controller).glob("dlcourse-*"):
+            try:
+                if time.time() - path.stat().st_mtime > age and not (path / "cgroup.procs").read_text().strip():
+                    path.rmdir()
+            except OSError:
+                pass
+
+
+class Cgroups:
+    """A fresh memory and pids cgroup per worker, where the machine has them and we are root."""
+
+    def __init__(self, memory: int, processes: int):
+        self.paths: list[Path] = []
+        if os.geteuid() != 0:
+            return
+        _sweep_stale()
+        name = f"dlcourse-{uuid.uuid4().hex[:12]}"
+        for controller, settings in (("memory", {"memory.limit_in_bytes": memory}),
+                                     ("pids", {"pids.max": processes})):
+            path = CGROUP_ROOT / controller / name
+            try:
+                path.mkdir()
+                for key, value in settings.items():
+                    (path / key).write_text(str(value))
+                self.paths.append(path)
+            except OSError:
+                try:
+                    path.rmdir()
+                except OSError:
+                    pass
+        if len(self.paths) < 2:
+            self.remove()
+            self.paths = []
+
+    @property
+    def active(self) -> bool:
+        return bool(self.paths)
+
+    def join_command(self) -> str:
+        """Shell that moves the current process into the cgroups (children inherit them)."""
+        return "; ".join(f"echo $$ > {shlex.quote(str(p / 'cgroup.procs'))}" for p in self.paths)
+
+    def kill_all(self):
+        for path in self.paths:
+            for _ in range(20):
+                try:
+                    pids = [int(p) for p in (path / "cgroup.procs").read_text().split()]
+                except OSError:
+                    break
+                if not pids:
+                    break
+                for pid in pids:
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+
+    def remove(self):
+        self.kill_all()
+        for path in self.paths:
+            for _ in range(50):
+                try:
+                    path.rmdir()
+                    break
+                except OSError:
+                    time.sleep(0.05)
+
+
+# --- spawning -----------------------------------------------------------------------------
+
+def _readable_paths() -> list[str]:
+    """What the worker's Python needs: its installation, the virtualenv, the course package."""
+    import dlcourse
+
+    package = Path(dlcourse.__file__).resolve().parent
+    paths = {os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix), str(package)}
+    return sorted(p for p in paths if not any(p != q and p.startswith(q + os.sep) for q in paths))
+
+
+def _bwrap_args(binds: list[tuple[str, str]], data_dir: str, scratch_bytes: int) -> list[str]:
+    args = ["bwrap", "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent",
+            "--new-session", "--cap-drop", "ALL", "--hostname", "sandbox",
+            "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc",
+            "--proc", "/proc", "--dev", "/dev",
+            "--size", str(scratch_bytes), "--tmpfs", "/scratch",
+            "--size", str(64 << 20), "--tmpfs", "/tmp",
+            "--ro-bind", data_dir, "/data", "--chdir", "/scratch"]
+    for link in ("bin", "lib", "lib64", "sbin"):
+        if os.path.islink(f"/{link}"):
+            args += ["--symlink", os.readlink(f"/{link}"), f"/{link}"]
+        elif os.path.isdir(f"/{link}"):
+            args += ["--ro-bind", f"/{link}", f"/{link}"]
+    for source, target in binds:
+        args += ["--ro-bind", source, target]
+    if has_gpu():  # CUDA needs its device nodes and driver information
+        for dev in sorted(Path("/dev").glob("nvidia*")):
+            args += ["--dev-bind", str(dev), str(dev)]
+        args += ["--ro-bind", "/sys", "/sys"]
+    return args
+
+
+def spawn_worker(isolation: str, scratch: Path, data_dir: Path, env: dict, *, memory: int = 6 * GiB,
+                 processes: int = 256) -> tuple[subprocess.Popen, Cgroups | None]:
+    """Start a worker with pipes on stdin/stdout/stderr; return it and its cgroups (if any)."""
+    pipes = dict(stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if isolation == "rlimits":
+        limit = None if has_gpu() else memory_limit()  # CUDA reserves far more address space than it uses
+        proc = subprocess.Popen(worker_command(), cwd=scratch, env=env, start_new_session=True,
+                                preexec_fn=_rlimits(limit, 4096), **pipes)
+        return proc, None
+    env = dict(env, HOME="/scratch", TMPDIR="/scratch", MPLCONFIGDIR="/scratch", DLCOURSE_DATA="/data")
+    readable = _readable_paths()
+    if os.geteuid() != 0:  # already unprivileged: bubblewrap directly, rlimits bound memory
+        args = _bwrap_args([(p, p) for p in readable], str(data_dir), 1 * GiB)
+        proc = subprocess.Popen(args + ["--", *worker_command(os.path.join(os.path.realpath(sys.prefix), "bin", "python"))],
+                                env=env, start_new_session=True,
+                                preexec_fn=_rlimits(None if has_gpu() else memory_limit(), 4096), **pipes)
+        return proc, None
+    # As root: cgroups, a private mount namespace that makes the needed folders reachable at
+    # staging mount points, then drop to an unprivileged uid, then bubblewrap.
+    cgroups = Cgroups(memory, processes)
+    sources = readable + [str(data_dir)]
+    STAGING.mkdir(mode=0o755, parents=True, exist_ok=True)
+    stage = []
+    for index, path in enumerate(sources):
+        point = STAGING / str(index)
+        point.mkdir(mode=0o755, exist_ok=True)
+        stage.append(str(point))
+    binds = list(zip(stage[:-1], readable))
+    python = os.path.join(os.path.realpath(sys.prefix), "bin", "python")
+    inner = _bwrap_args(binds, stage[-1], 1 * GiB) + ["--", *worker_command(python)]
+    drop = ["setpriv", f"--reuid={SANDBOX_UID}", f"--regid={SANDBOX_UID}", "--clear-groups",
+            "--no-new-privs", "--"]
+    script = "; ".join(
+        ([cgroups.join_command()] if cgroups.active else [])
+        + [f"mount --bind {shlex.quote(src)} {shlex.quote(dst)}" for src, dst in zip(sources, stage)]
+        + ["exec " + shlex.join(drop + inner)])
+    cmd = ["unshare", "--mount", "--propagation", "private", "--", "sh", "-ec", script]
+    proc = subprocess.Popen(cmd, env=env, start_new_session=True,
+                            preexec_fn=_rlimits(None if cgroups.active or has_gpu() else memory_limit(),
+                                                4096), **pipes)
+    return proc, cgroups
+
+
+def kill(proc: subprocess.Popen, cgroups: Cgroups | None = None) -> None:
+    """Kill the worker and everything it started (its session, its pid namespace, its cgroups)."""
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
+    if cgroups is not None:
+        cgroups.kill_all()
     try:
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         pass
+    if cgroups is not None:
+        cgroups.remove()

