@@ -25,7 +25,7 @@ from dlcourse.notebook import nbgrader_meta, read
 
 A = "01_logistic_regression"
 FULL = 16
-FAST = ["--workers", "2", "--limit", "cell_seconds=15", "--limit", "notebook_seconds=100",
+FAST = ["--workers", "2", "--limit", "cell_seconds=12", "--limit", "notebook_seconds=60",
         "--limit", "probe_seconds=10", "--isolation", "bwrap"]
 SECRET_SLEEP = "987654"  # a background `sleep` argument nobody else uses
 
@@ -118,7 +118,7 @@ def attack(tmp_path_factory, listener):
     port, hits = listener
     folder = tmp_path_factory.mktemp("attack")
     out = folder / "grading"
-    protected = [ROOT / "gradebook.db", ROOT / "source" / A / f"{A}.ipynb"]
+    protected = [ROOT / "source" / A / f"{A}.ipynb", ROOT / "autograder" / A / "test_logistic_regression.py"]
     before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in protected}
     marker = folder / "pwned"
     graders = ROOT / "autograder" / A / "test_logistic_regression.py"
@@ -295,6 +295,7 @@ def test_test_labels(attack):
 
 def test_write_files(attack):
     assert attack["intact"]
+    assert not (ROOT / "gradebook.db").read_bytes().startswith(b"owned")
     assert _score(attack, "write_files") == FULL and _score(attack, "honest_first") == FULL
     other = attack["folder"] / "submitted" / "honest_first" / A / f"{A}.ipynb"
     assert "owned" not in other.read_text()

@@ -166,11 +166,13 @@ class Submission:
         timeouts = 0
         while True:
             worker = self.worker
-            index = len(worker.cells_run)  # the cell running when something went wrong
             try:
                 worker.finish_run()
                 break
-            except TimeoutError:
+            except (TimeoutError, EOFError, protocol.ProtocolError) as exc:
+                index = len(worker.cells_run)  # the cell that was running
+                failure = type(exc)
+            if failure is TimeoutError:
                 # once: a cell that hung past the whole notebook's limit is skipped on a rerun
                 if timeouts == 0 and self._skip_and_restart(index, killed, "this cell did not stop at its "
                                                             "time limit and was skipped"):
@@ -178,9 +180,9 @@ class Submission:
                     continue
                 self.error = (f"the notebook did not finish within {self.limits.notebook_seconds:.0f} s "
                               f"(it was in cell {index + 1})")
-            except protocol.ProtocolError as exc:
-                self.error = f"the notebook's process sent garbage while running cell {index + 1} ({exc})"
-            except EOFError:
+            elif failure is protocol.ProtocolError:
+                self.error = f"the notebook's process sent garbage while running cell {index + 1}"
+            else:  # EOFError: the process ended
                 if self._skip_and_restart(index, killed, "this cell ended the process (sys.exit, os._exit, "
                                                          "a crash or too much memory); it was skipped"):
                     continue
