@@ -14,7 +14,7 @@ from dlcourse.course import Course
 from dlcourse.judge import Submission
 from dlcourse.notebook import SubmissionError, nbgrader_meta, read
 
-NAMES_PROBE = "def defined_names(nb):\n    return sorted(k for k in nb._ns if not k.startswith('_'))\n"
+NAMES_PROBE = "def defined_names(nb):\n    return nb.names()\n"
 STUB = "raise NotImplementedError()"
 
 

@@ -9,6 +9,7 @@ its gradebook transaction has committed; a rerun skips those unless forced.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -163,6 +164,8 @@ def grade(course: Course, assignment: str, path: Path, *, student: str | None = 
     """Grade one notebook or a class; record gradebook, feedback and results under ``out``."""
     course.check(assignment)
     isolation = sandbox.choose(isolation)  # once per class run (and one warning, if reduced)
+    # N workers share the cores: more threads than cores makes PyTorch's OpenMP pool crawl
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // max(1, workers))))
     limits = limits or {}
     out = Path(out or course.grading)
     db = gradebook.working_copy(course.gradebook, out / "gradebook.db")

@@ -20,6 +20,7 @@ import signal
 import sys
 import time
 import traceback
+from contextlib import contextmanager
 
 
 class TimeLimit(BaseException):
@@ -49,6 +50,26 @@ class Notebook:
 
     def has(self, name: str) -> bool:
         return name in self._ns
+
+    def names(self) -> list[str]:
+        """The notebook's public names."""
+        return sorted(k for k in self._ns if not k.startswith("_"))
+
+    @contextmanager
+    def substitute(self, **replacements):
+        """Temporarily replace notebook names (say, helpers by reference versions), so that a
+        probe exercises one function and not the student's other functions it calls."""
+        missing = object()
+        saved = {name: self._ns.get(name, missing) for name in replacements}
+        self._ns.update(replacements)
+        try:
+            yield
+        finally:
+            for name, old in saved.items():
+                if old is missing:
+                    self._ns.pop(name, None)
+                else:
+                    self._ns[name] = old
 
 
 def describe(exc: BaseException) -> str:
