@@ -11,13 +11,9 @@ Functions defined in the notebook look these names up in the notebook's namespac
 they run, so swapping them there for the duration of the call is enough.
 """
 
-from contextlib import contextmanager
-
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-
-_MISSING = object()
 
 
 def _softmax(z):
@@ -41,24 +37,9 @@ REFERENCES = {"softmax": _softmax, "one_hot": _one_hot,
               "categorical_cross_entropy": _categorical_cross_entropy, "predict": _predict}
 
 
-@contextmanager
 def _references(nb, *keep):
-    """Replace the notebook's helper functions by reference ones, except those in ``keep``."""
-    namespace = getattr(nb, "_ns", None)
-    saved = {}
-    if isinstance(namespace, dict):
-        for name, fn in REFERENCES.items():
-            if name not in keep:
-                saved[name] = namespace.get(name, _MISSING)
-                namespace[name] = fn
-    try:
-        yield
-    finally:
-        for name, old in saved.items():
-            if old is _MISSING:
-                namespace.pop(name, None)
-            else:
-                namespace[name] = old
+    """Reference versions of the notebook's helper functions, except those in ``keep``."""
+    return nb.substitute(**{name: fn for name, fn in REFERENCES.items() if name not in keep})
 
 
 def _linear(weight, bias):

@@ -76,16 +76,26 @@ def predict(nb, params, images):
     return nb.predict(model, images)
 
 
+# --- confusion_matrix ------------------------------------------------------------------
+
+def confusion_matrix(nb, preds, labels, num_classes=None):
+    if num_classes is None:  # the default number of classes
+        return nb.confusion_matrix(preds, labels)
+    return nb.confusion_matrix(preds, labels, num_classes=num_classes)
+
+
 # --- train ---------------------------------------------------------------------------
 
 class _ScriptedNet(nn.Module):
-    """A model whose validation accuracy after each epoch is chosen by the judge.
+    """A model whose accuracy on the validation images after each epoch is chosen by the judge.
 
-    In training mode it is a plain linear classifier (so any optimizer can train it). In
-    eval mode it recognises each validation image (nearest stored copy) and answers from
-    the row ``answers[epoch]``. ``epoch`` is a buffer (part of the state_dict, updated in
-    place) that counts the passes from training to evaluation: after epoch e it is e, and
-    restoring a checkpoint restores it.
+    On any other input it is a plain linear classifier, so any optimizer can train it. It
+    recognises a validation image (a copy of a stored one) and answers it from the row
+    ``answers[epoch]``. ``epoch`` counts the validation passes that follow training: it grows
+    by one at the first validation image after training images went through in training
+    mode. It is a buffer (part of the state_dict, updated in place), so restoring a
+    checkpoint restores it too. None of this depends on train/eval mode being right during
+    validation: that is graded with evaluate.
     """
 
     def __init__(self, val_images, answers):
@@ -94,19 +104,20 @@ class _ScriptedNet(nn.Module):
         self.register_buffer("epoch", torch.zeros((), dtype=torch.long))
         self.register_buffer("keys", val_images.reshape(len(val_images), -1).clone(), persistent=False)
         self.register_buffer("answers", answers.clone(), persistent=False)
-        self.trained_since_eval = False
+        self.trained_since_validation = False
 
     def forward(self, x):
         x = x.reshape(len(x), -1).float()
-        if self.training:
-            self.trained_since_eval = True
-            return self.linear(x)
-        if self.trained_since_eval:
-            self.trained_since_eval = False
+        distance, nearest = torch.cdist(x, self.keys.float(), compute_mode="donot_use_mm_for_euclid_dist").min(dim=1)
+        is_val = distance < 1.0  # random images lie about 11 apart: this is a copy of a validation image
+        if self.training and not bool(is_val.all()):
+            self.trained_since_validation = True
+        if bool(is_val.any()) and self.trained_since_validation:
+            self.trained_since_validation = False
             self.epoch.add_(1)
         row = self.answers[self.epoch.clamp(max=len(self.answers) - 1)]
-        nearest = torch.cdist(x, self.keys.float()).argmin(dim=1)
-        return F.one_hot(row[nearest], 10).float() * 4.0
+        scripted = F.one_hot(row[nearest], 10).float() * 4.0
+        return torch.where(is_val.unsqueeze(1), scripted, self.linear(x))
 
 
 def train_scripted(nb, train_images, train_labels, val_images, val_labels, answers, epochs, seed):

@@ -130,8 +130,8 @@ def _scripted_run(nb, seed):
         row = val_labels.clone()
         row[wrong] = (row[wrong] + torch.randint(1, 10, (len(wrong),), generator=g)) % 10
         answers.append(row)
-    got = nb.call("train_scripted", train_images=_images(g, 1024),
-                  train_labels=torch.randint(0, 10, (1024,), generator=g), val_images=val_images,
+    got = nb.call("train_scripted", train_images=_images(g, 1000),
+                  train_labels=torch.randint(0, 10, (1000,), generator=g), val_images=val_images,
                   val_labels=val_labels, answers=torch.stack(answers), epochs=epochs, seed=seed)
     return got, (order.double() / n_val).tolist(), best
 
@@ -168,12 +168,13 @@ def test_train_learns_mnist(nb, seed):
     order = torch.randperm(len(images), generator=g)
     train_idx, val_idx = order[:3000], order[3000:4000]
     got = nb.call("train_learns", train_images=images[train_idx], train_labels=labels[train_idx],
-                  val_images=images[val_idx], val_labels=labels[val_idx], epochs=2, seed=seed)
+                  val_images=images[val_idx], val_labels=labels[val_idx], epochs=3, seed=seed)
     acc = accuracy(got, labels[val_idx], "the trained model's predictions")
-    # A small CNN trained for 2 epochs on 3,000 digits reaches about 95% (measured over many
-    # seeds, never below 90%), an untrained one 10%. On 1,000 fresh digits Hoeffding puts a
-    # 20-point drop below the model's true accuracy at probability exp(-2·1000·0.2²) < 1e-34.
-    expect(acc >= 0.7, f"train does not seem to train: a small CNN trained with it for 2 epochs on 3,000 "
+    # This only asks whether train trains at all: an untrained model scores about 10%. With
+    # the reference train the probe's small CNN reaches ACC_NOTE on new digits after 3 epochs
+    # on 3,000 (measured over many seeds). On 1,000 fresh digits Hoeffding puts a drop of 0.3
+    # below the model's true accuracy at probability exp(-2·1000·0.3²) < 1e-78.
+    expect(acc >= 0.5, f"train does not seem to train: a small CNN trained with it for 3 epochs on 3,000 "
                        f"digits classifies only {acc:.1%} of new digits correctly")
 
 
@@ -241,6 +242,7 @@ def test_confusion_matrix_counts(nb, seed):
         labels = torch.randint(0, k, (n,), generator=g)
         right = torch.rand(n, generator=g) < 0.6
         preds = torch.where(right, labels, torch.randint(0, k, (n,), generator=g))
+        labels[0], preds[1] = k - 1, k - 1  # the highest class occurs among labels and predictions
         expected = _reference_confusion(preds, labels, k)
         if not torch.equal(expected, expected.T):
             break
@@ -258,7 +260,9 @@ def test_confusion_matrix_num_classes(nb, seed):
         labels = torch.randint(0, present, (n,), generator=g)
         preds = torch.randint(0, present, (n,), generator=g)
         got = _confusion(nb, preds, labels, k)
-        expect(torch.equal(got, _reference_confusion(preds, labels, k or 10)),
+        expected = _reference_confusion(preds, labels, k or 10)
+        # the orientation (rows = true labels) is graded by test_confusion_matrix_counts
+        expect(torch.equal(got, expected) or torch.equal(got, expected.T),
                "confusion_matrix should be num_classes × num_classes (10 × 10 by default), "
                "even when some classes never occur")
 
