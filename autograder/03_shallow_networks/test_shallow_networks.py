@@ -302,7 +302,7 @@ def fit_case(seed):
     data = (*make_circles(g, 40), *make_circles(g, 1000))
     hidden_sizes = [1, randint(g, 4, 16), randint(g, 128, 256)]
     epochs = randint(g, 400, 500)
-    weight_decay = 0.1 + 0.1 * float(torch.rand(1, generator=g))
+    weight_decay = 0.03 + 0.02 * float(torch.rand(1, generator=g))
     return {"data": data, "hidden_sizes": hidden_sizes, "epochs": epochs, "lr": 0.03,
             "weight_decay": weight_decay, "seed": randint(g, 0, 2**31 - 1)}
 
@@ -345,12 +345,12 @@ def test_fit_curves_shapes(nb, fitted):
 @grade(cell="test_fit_curves", points=1)
 def test_training_loss_falls_with_width(nb, fitted):
     # The narrowest network has one ReLU unit: a straight-line boundary, which cannot fit
-    # rings (its final training loss stayed >= 0.30 in every run below), while 128 or more
+    # rings (its final training loss stayed >= 0.28 in every run below), while 128 or more
     # units memorise 40 points. The reference, run on 2,400 draws of this experiment at the
-    # two least favourable corners (widest 128 units for 400 epochs, 256 for 500, weight
-    # decay 0.1): the ratio widest / narrowest had median 0.005-0.010, 99th percentile
-    # 0.10-0.15 and maximum 0.23. An exponential fit to the top 10% of the ratios gives
-    # P(ratio > 0.7) ~ 1e-10. Not training at all gives a ratio near 1, and fails.
+    # two least favourable corners (widest 128 units for 400 epochs, and 256 for 500; weight
+    # decay 0.03): the ratio widest / narrowest had median 0.005-0.010, 99th percentile
+    # 0.10-0.13 and maximum 0.20. An exponential fit to the top 10% of the ratios (the
+    # worse corner) gives P(ratio > 0.7) ~ 1e-10. Not training at all gives a ratio near 1.
     case, runs = fitted
     train, _ = _curves(case, runs["plain"], "")
     narrow, wide = _final(train[0]).item(), _final(train[-1]).item()
@@ -361,16 +361,18 @@ def test_training_loss_falls_with_width(nb, fitted):
 
 @grade(cell="test_fit_curves", points=2)
 def test_weight_decay_narrows_gap(nb, fitted):
-    # Same 2,400 reference runs: the unregularised gap was >= 0.9 in every run (the widest
-    # net memorises the overlapping rings, its validation loss explodes); the ratio
-    # gap_wd / gap had median 0.03, 99th percentile 0.11, maximum 0.18, and an exponential
-    # fit to its top 10% gives P(ratio > 0.5) ~ 1e-11. Ignoring weight_decay gives ratio 1.
+    # Same 2,400 reference runs: the unregularised gap was >= 0.73 in every run (the widest
+    # net memorises the overlapping rings and its validation loss explodes, median 2.3-2.5),
+    # while weight decay 0.03 keeps it at a median validation loss of 0.51. The ratio
+    # gap_wd / gap had median 0.05-0.06, 99th percentile 0.18, maximum 0.32; an exponential
+    # fit to its top 10% (the worse corner) gives P(ratio > 0.7) ~ 1e-9. Ignoring
+    # weight_decay gives a ratio of exactly 1 (same seed, same run).
     case, runs = fitted
     train, val = _curves(case, runs["plain"], "")
     train_wd, val_wd = _curves(case, runs["decay"], " (with weight decay)")
     gap, gap_wd = (_final(val[-1]) - _final(train[-1])).item(), (_final(val_wd[-1]) - _final(train_wd[-1])).item()
     expect(gap > 0, "without weight decay, the widest network's validation loss should end above its training loss")
-    expect(gap_wd < 0.5 * gap,
+    expect(gap_wd < 0.7 * gap,
            "weight decay should narrow the gap between the widest network's validation and training losses")
 
 
