@@ -2,8 +2,9 @@
 
 Grades the same notebook (the Module 1 solution by default) with `nbgrader autograde` and with
 `dlcourse grade`, side by side in one run, several times, and prints the medians and their ratio.
-Cell time comes from each tool's own record: nbclient's per-cell timestamps in nbgrader's
-autograded notebook, the worker's per-cell seconds in dlcourse's result. Goal: ratio <= 0.5.
+Cell time comes from each tool's own record (nbclient's per-cell timestamps in nbgrader's
+autograded notebook, the worker's per-cell seconds in dlcourse's result) and, second, from the
+plain kernel's record for both tools (see main). Goal: ratio <= 0.5.
 
     .venv/bin/python benchmarks/grading_overhead.py [--assignment A] [--repeat N]
 """
@@ -79,16 +80,23 @@ def main():
         rows["nbgrader autograde"].append(nbgrader_run(args.assignment, notebook, env))
         rows["dlcourse grade"].append(dlcourse_run(args.assignment, notebook, env))
     print(f"{args.assignment}, {args.repeat} runs each, medians (seconds), {os.cpu_count()} cores")
-    print(f"{'tool':<20} {'wall':>7} {'cells':>7} {'overhead':>9}")
-    overhead = {}
+    print(f"{'tool':<20} {'wall':>7} {'cells':>7} {'overhead':>9} {'vs kernel':>10}")
+    # Two ways to count the cells. Each tool's own record: but dlcourse's worker imports torch
+    # before the first cell (its wire format is torch.save frames), so the import that the
+    # notebook's first cell pays in a plain kernel is counted as dlcourse overhead. Against the
+    # kernel: the same cell time for both, as a plain Jupyter kernel runs them (nbclient's
+    # timestamps in nbgrader's autograded copy), so both tools are charged for the same work.
+    kernel_cells = statistics.median(c for _, c in rows["nbgrader autograde"])
+    own, common = {}, {}
     for tool, runs in rows.items():
         wall = statistics.median(w for w, _ in runs)
         cells = statistics.median(c for _, c in runs)
-        overhead[tool] = statistics.median(w - c for w, c in runs)
-        print(f"{tool:<20} {wall:>7.2f} {cells:>7.2f} {overhead[tool]:>9.2f}")
-    ratio = overhead["dlcourse grade"] / overhead["nbgrader autograde"]
-    print(f"overhead ratio dlcourse / nbgrader: {ratio:.2f}  (goal <= 0.50)")
-
+        own[tool] = statistics.median(w - c for w, c in runs)
+        common[tool] = wall - kernel_cells
+        print(f"{tool:<20} {wall:>7.2f} {cells:>7.2f} {own[tool]:>9.2f} {common[tool]:>10.2f}")
+    for name, overhead in (("each tool's own cell record", own), ("the same kernel cell time", common)):
+        ratio = overhead["dlcourse grade"] / overhead["nbgrader autograde"]
+        print(f"overhead ratio dlcourse / nbgrader, {name}: {ratio:.2f}  (goal <= 0.50)")
 
 if __name__ == "__main__":
     main()

@@ -7,9 +7,23 @@ code it grades. Probe-owned models live on ``nb.device``, where the notebook's o
 expects models to be.
 """
 
+from contextlib import contextmanager
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+
+@contextmanager
+def _full_precision():
+    """Plain float32 matmuls and convolutions (no TF32 on a GPU, whatever the notebook set),
+    so that the judge's float64 references and float32 tolerances apply."""
+    saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
 
 
 def _device_of(model):
@@ -61,19 +75,22 @@ def _classifier(weight, bias, running_mean, running_var, gamma, beta, device):
 
 def evaluate(nb, params, images, labels):
     model = _classifier(**params, device=nb.device)
-    return nb.evaluate(model, images, labels)
+    with _full_precision():
+        return nb.evaluate(model, images, labels)
 
 
 def predict_proba(nb, params, images):
     model = _classifier(**params, device=nb.device)
-    first = nb.predict_proba(model, images)
-    second = nb.predict_proba(model, images)
+    with _full_precision():
+        first = nb.predict_proba(model, images)
+        second = nb.predict_proba(model, images)
     return [first, second]
 
 
 def predict(nb, params, images):
     model = _classifier(**params, device=nb.device)
-    return nb.predict(model, images)
+    with _full_precision():
+        return nb.predict(model, images)
 
 
 # --- confusion_matrix ------------------------------------------------------------------
@@ -86,16 +103,28 @@ def confusion_matrix(nb, preds, labels, num_classes=None):
 
 # --- train ---------------------------------------------------------------------------
 
+def _evaluate(model, images, labels, batch_size=2000, **_):
+    """The instructor's evaluate: train is graded with it, so an evaluate bug costs only its own test."""
+    model.eval()
+    device = _device_of(model)
+    correct = 0
+    with torch.no_grad():
+        for xb, yb in zip(images.split(batch_size), labels.split(batch_size)):
+            correct += (model(xb.to(device)).argmax(dim=1) == yb.to(device)).sum().item()
+    return correct / len(labels)
+
+
 class _ScriptedNet(nn.Module):
     """A model whose accuracy on the validation images after each epoch is chosen by the judge.
 
     On any other input it is a plain linear classifier, so any optimizer can train it. It
     recognises a validation image (a copy of a stored one) and answers it from the row
     ``answers[epoch]``. ``epoch`` counts the validation passes that follow training: it grows
-    by one at the first validation image after training images went through in training
-    mode. It is a buffer (part of the state_dict, updated in place), so restoring a
-    checkpoint restores it too. None of this depends on train/eval mode being right during
-    validation: that is graded with evaluate.
+    by one at the first validation image after training images went through it in training
+    mode or with gradients on. It is a buffer (part of the state_dict, updated in place), so
+    restoring a checkpoint restores it too. ``eval_mode_steps`` counts backward passes through
+    a forward made in eval mode: training steps taken with dropout and batch norm switched to
+    their inference behaviour.
     """
 
     def __init__(self, val_images, answers):
@@ -105,30 +134,38 @@ class _ScriptedNet(nn.Module):
         self.register_buffer("keys", val_images.reshape(len(val_images), -1).clone(), persistent=False)
         self.register_buffer("answers", answers.clone(), persistent=False)
         self.trained_since_validation = False
+        self.eval_mode_steps = 0
+
+    def _count_eval_mode_step(self, grad):
+        self.eval_mode_steps += 1
 
     def forward(self, x):
         x = x.reshape(len(x), -1).float()
         distance, nearest = torch.cdist(x, self.keys.float(), compute_mode="donot_use_mm_for_euclid_dist").min(dim=1)
         is_val = distance < 1.0  # random images lie about 11 apart: this is a copy of a validation image
-        if self.training and not bool(is_val.all()):
+        if (self.training or torch.is_grad_enabled()) and not bool(is_val.all()):
             self.trained_since_validation = True
         if bool(is_val.any()) and self.trained_since_validation:
             self.trained_since_validation = False
             self.epoch.add_(1)
         row = self.answers[self.epoch.clamp(max=len(self.answers) - 1)]
         scripted = F.one_hot(row[nearest], 10).float() * 4.0
-        return torch.where(is_val.unsqueeze(1), scripted, self.linear(x))
+        out = torch.where(is_val.unsqueeze(1), scripted, self.linear(x))
+        if not self.training and out.requires_grad:
+            out.register_hook(self._count_eval_mode_step)
+        return out
 
 
 def train_scripted(nb, train_images, train_labels, val_images, val_labels, answers, epochs, seed):
     torch.manual_seed(seed)
     model = _ScriptedNet(val_images, answers).to(nb.device)
-    history = nb.train(model, (train_images, train_labels), (val_images, val_labels), epochs)
+    with nb.substitute(evaluate=_evaluate):
+        history = nb.train(model, (train_images, train_labels), (val_images, val_labels), epochs)
     if isinstance(history, dict):
         history = {k: v for k, v in history.items() if k == "val_accuracy"}
     else:
         history = type(history).__name__
-    return {"history": history, "epoch": int(model.epoch.item())}
+    return {"history": history, "epoch": int(model.epoch.item()), "eval_mode_steps": model.eval_mode_steps}
 
 
 class _SmallCNN(nn.Module):
@@ -148,7 +185,8 @@ class _SmallCNN(nn.Module):
 def train_learns(nb, train_images, train_labels, val_images, val_labels, epochs, seed):
     torch.manual_seed(seed)
     model = _SmallCNN().to(nb.device)
-    nb.train(model, (train_images, train_labels), (val_images, val_labels), epochs)
+    with nb.substitute(evaluate=_evaluate):
+        nb.train(model, (train_images, train_labels), (val_images, val_labels), epochs)
     model.eval()
     with torch.no_grad():
         return model(val_images.to(_device_of(model))).argmax(dim=1)
@@ -182,20 +220,24 @@ def save_load_fresh(nb, images, seed, path):
                 m.running_mean.copy_(torch.randn(m.running_mean.shape, generator=g) * 0.5)
                 m.running_var.copy_(torch.rand(m.running_var.shape, generator=g) * 1.5 + 0.5)
     model = model.to(nb.device).eval()
-    before = _logits(model, images)
+    with _full_precision():
+        before = _logits(model, images)
     nb.save_model(model, path)
     loaded = nb.load_model(path)
-    same = loaded is model
+    same, training = loaded is model, bool(loaded.training)  # before _logits puts it in eval mode
     loaded = loaded.to(_device_of(model))
-    return {"original": before, "loaded": _logits(loaded, images), "same_object": same}
+    with _full_precision():
+        return {"original": before, "loaded": _logits(loaded, images), "same_object": same, "training": training}
 
 
 def save_load_trained(nb, images, path):
     """The notebook's trained `mnist_model`, saved and reloaded."""
     model = nb.mnist_model
-    before = _logits(model, images)
+    with _full_precision():
+        before = _logits(model, images)
     nb.save_model(model, path)
     loaded = nb.load_model(path)
-    same = loaded is model
+    same, training = loaded is model, bool(loaded.training)  # before _logits puts it in eval mode
     loaded = loaded.to(_device_of(model))
-    return {"original": before, "loaded": _logits(loaded, images), "same_object": same}
+    with _full_precision():
+        return {"original": before, "loaded": _logits(loaded, images), "same_object": same, "training": training}

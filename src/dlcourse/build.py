@@ -12,7 +12,6 @@ import fcntl
 import filecmp
 import os
 import shutil
-import sqlite3
 import sys
 import tempfile
 from pathlib import Path
@@ -20,6 +19,7 @@ from pathlib import Path
 import nbformat
 
 from dlcourse.course import Course
+from dlcourse.gradebook import gradebook_summary
 from dlcourse.notebook import read
 
 EXECUTE_SECONDS = 900
@@ -49,22 +49,6 @@ def generate_release(course: Course, out: Path) -> Path:
             raise RuntimeError(f"nbgrader generate_assignment {assignment} failed:\n{result['log']}\n"
                                f"{result.get('error', '')}")
     return out
-
-
-def gradebook_summary(db: Path) -> list[tuple]:
-    """What a course gradebook says, without nbgrader's random ids: assignments, cells, points."""
-    if not db.is_file():
-        return []
-    nb = "JOIN notebook n ON b.notebook_id = n.id JOIN assignment a ON n.assignment_id = a.id"
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
-        rows = [("grade",) + r for r in conn.execute(
-            f"SELECT a.name, n.name, b.name, g.max_score, g.cell_type FROM grade_cells g "
-            f"JOIN base_cell b ON g.id = b.id {nb}")]
-        rows += [("solution",) + r for r in conn.execute(
-            f"SELECT a.name, n.name, b.name FROM solution_cells s JOIN base_cell b ON s.id = b.id {nb}")]
-        rows += [("source",) + r for r in conn.execute(
-            f"SELECT a.name, n.name, b.name, b.cell_type, b.locked, b.checksum FROM source_cell b {nb}")]
-    return sorted(rows)
 
 
 def _tree_differences(built: Path, committed: Path) -> list[str]:

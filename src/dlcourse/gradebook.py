@@ -17,8 +17,6 @@ from pathlib import Path
 
 def working_copy(course_gradebook: Path, path: Path) -> Path:
     """Create ``path`` from the course gradebook, or add assignments the course has gained."""
-    from dlcourse.build import gradebook_summary
-
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
         tmp = path.with_suffix(".tmp")
@@ -27,6 +25,22 @@ def working_copy(course_gradebook: Path, path: Path) -> Path:
     elif not set(gradebook_summary(course_gradebook)) <= set(gradebook_summary(path)):
         _merge_structure(course_gradebook, path)
     return path
+
+
+def gradebook_summary(db: Path) -> list[tuple]:
+    """What a course gradebook says, without nbgrader's random ids: assignments, cells, points."""
+    if not db.is_file():
+        return []
+    nb = "JOIN notebook n ON b.notebook_id = n.id JOIN assignment a ON n.assignment_id = a.id"
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        rows = [("grade",) + r for r in conn.execute(
+            f"SELECT a.name, n.name, b.name, g.max_score, g.cell_type FROM grade_cells g "
+            f"JOIN base_cell b ON g.id = b.id {nb}")]
+        rows += [("solution",) + r for r in conn.execute(
+            f"SELECT a.name, n.name, b.name FROM solution_cells s JOIN base_cell b ON s.id = b.id {nb}")]
+        rows += [("source",) + r for r in conn.execute(
+            f"SELECT a.name, n.name, b.name, b.cell_type, b.locked, b.checksum FROM source_cell b {nb}")]
+    return sorted(rows)
 
 
 def _merge_structure(course_gradebook: Path, path: Path) -> None:

@@ -245,6 +245,7 @@ def main(argv=None):
     parser.add_argument("--list", action="store_true", help="only list the graders")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # only our plugin: none of the venv's
     course = Course(args.course)
     if args.list:
         from dlcourse.plugin import list_tests
