@@ -34,20 +34,20 @@ def _describe(model):
             "n_params": sum(p.numel() for p in model.parameters())}
 
 
-def shallow_net(nb, in_features, hidden, out_features, activation, W1, b1, W2, b2, x):
-    model = nb.ShallowNet(in_features, hidden, out_features, activation)
+def _forward_with(model, W1, b1, W2, b2, x):
+    """Load the judge's weights into the student's two-layer model and run it on x."""
     loaded, linears = _load_linears(model, [(W1, b1), (W2, b2)])
     with torch.no_grad():
         out = model(x)
     return {"out": out, "loaded": loaded, "linears": linears, **_describe(model)}
 
 
-def make_sequential(nb, in_features, hidden, out_features, activation, W1, b1, W2, b2, x):
-    model = nb.make_sequential(in_features, hidden, out_features, activation)
-    loaded, linears = _load_linears(model, [(W1, b1), (W2, b2)])
-    with torch.no_grad():
-        out = model(x)
-    return {"out": out, "loaded": loaded, "linears": linears, **_describe(model)}
+def shallow_net(nb, in_features, hidden, out_features, activation, **weights_and_x):
+    return _forward_with(nb.ShallowNet(in_features, hidden, out_features, activation), **weights_and_x)
+
+
+def make_sequential(nb, in_features, hidden, out_features, activation, **weights_and_x):
+    return _forward_with(nb.make_sequential(in_features, hidden, out_features, activation), **weights_and_x)
 
 
 def forward_backward(nb, x, y, W1, b1, W2, b2, loss):

@@ -40,6 +40,12 @@ def mnist_test_split() -> tuple[torch.Tensor, torch.Tensor]:
     return _TEST_SPLIT["split"]
 
 
+def hidden_test_accuracy(nb, probe: str, name: str) -> float:
+    """Send the hidden test images to ``probe`` and score its labels with the judge's own."""
+    images, labels = mnist_test_split()
+    return accuracy(nb.call(probe, images=images), labels, name)
+
+
 def expect(condition, message: str) -> None:
     if not bool(condition):
         raise GradeFailure(message)
