@@ -1,5 +1,5 @@
 # The two commands of the README. Both set up what is missing first (scripts/setup.sh).
-.PHONY: setup demo test
+.PHONY: setup demo test test-fast
 
 setup:
 	@bash scripts/setup.sh
@@ -9,3 +9,6 @@ demo: setup
 
 test: setup
 	.venv/bin/python -m pytest
+
+test-fast: setup
+	.venv/bin/python -m pytest -m "not slow"

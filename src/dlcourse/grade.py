@@ -113,7 +113,8 @@ def make_record(assignment: str, student: str, tests: list[dict], judged: dict) 
         message = got["message"] if got else (error or "the test did not run")
         rows.append({"name": test["name"], "cell": test["cell"],
                      "points": test["max_points"] if passed else 0.0, "max_points": test["max_points"],
-                     "passed": passed, "message": "" if passed else message})
+                     "passed": passed, "message": "" if passed else message,
+                     "description": test.get("description", ""), "hint": test.get("hint", "")})
     return {"assignment": assignment, "student": student,
             "score": sum(r["points"] for r in rows), "max_score": sum(r["max_points"] for r in rows),
             "tests": rows, "error": error, "execution": judged.get("execution", [])}
@@ -121,7 +122,9 @@ def make_record(assignment: str, student: str, tests: list[dict], judged: dict) 
 
 def public(record: dict) -> dict:
     """The documented result fields only."""
-    return {k: record[k] for k in ("assignment", "student", "score", "max_score", "tests")}
+    keep = ("name", "cell", "points", "max_points", "passed", "message")
+    return {**{k: record[k] for k in ("assignment", "student", "score", "max_score")},
+            "tests": [{k: t[k] for k in keep} for t in record["tests"]]}
 
 
 def gradescope(record: dict) -> dict:
@@ -192,7 +195,8 @@ def grade(course: Course, assignment: str, path: Path, *, student: str | None = 
             job = futures[future]
             judged = future.result()
             if judged.get("tests"):
-                tests = [{k: t[k] for k in ("name", "cell", "max_points")} for t in judged["tests"]]
+                tests = [{k: t.get(k, "") for k in ("name", "cell", "max_points", "description", "hint")}
+                         for t in judged["tests"]]
             else:
                 all_tests = all_tests or list_tests(course, assignment)
                 tests = all_tests

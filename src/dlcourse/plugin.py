@@ -24,6 +24,12 @@ def student_message(excinfo) -> str:
     return f"the hidden test could not check your answer ({type(exc).__name__})"
 
 
+def describe(item, marker) -> str:
+    """What a test checks, for students: ``@grade(describe=...)``, else its docstring's first line."""
+    text = marker.kwargs.get("describe") or (getattr(item, "function", None).__doc__ or "")
+    return text.strip().splitlines()[0] if text.strip() else ""
+
+
 SUBMISSION = pytest.StashKey["Submission"]()
 
 
@@ -58,7 +64,8 @@ class JudgePlugin:
                 raise pytest.UsageError(f"{item.nodeid} has no @grade(cell=..., points=...)")
             self.items.append({"name": item.nodeid.split("::", 1)[-1],
                                "file": item.nodeid.split("::", 1)[0].rsplit("/", 1)[-1],
-                               "cell": marker.kwargs["cell"], "max_points": float(marker.kwargs["points"])})
+                               "cell": marker.kwargs["cell"], "max_points": float(marker.kwargs["points"]),
+                               "description": describe(item, marker), "hint": marker.kwargs.get("hint", "")})
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
@@ -81,7 +88,8 @@ class JudgePlugin:
             out.append({"name": item["name"], "cell": item["cell"],
                         "points": item["max_points"] if passed else 0.0,
                         "max_points": item["max_points"], "passed": passed,
-                        "message": "" if passed else result["message"]})
+                        "message": "" if passed else result["message"],
+                        "description": item["description"], "hint": item["hint"]})
         return out
 
 

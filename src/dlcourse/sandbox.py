@@ -43,7 +43,13 @@ _warned: list[str] = []
 
 
 def worker_command(python: str | None = None) -> list[str]:
-    return [python or sys.executable, "-I", "-m", "dlcourse.worker"]
+    """The worker runs the judge's own copy of the package (``-I``: no environment, no cwd on
+    the path), so the two sides of the wire are always the same code."""
+    import dlcourse
+
+    parent = str(Path(dlcourse.__file__).resolve().parents[1])
+    boot = f"import sys; sys.path.insert(0, {parent!r}); from dlcourse.worker import main; main()"
+    return [python or sys.executable, "-I", "-c", boot]
 
 
 def memory_limit() -> int:

@@ -1,0 +1,85 @@
+"""Committed variant suites: every grader accepts differently written correct solutions and
+rejects plausible wrong ones, on exactly the tests the mistake concerns.
+
+A variant is a file ``tests/variants/<assignment>/<name>.py`` holding replacement sources for
+solution cells, keyed by their nbgrader ``grade_id``, and the hidden tests it must fail::
+
+    \"\"\"One line: what is different (an alternative, or the mistake).\"\"\"
+    MUST_FAIL = ["test_bce_matches_bceloss"]   # empty for a correct alternative
+    CELLS = {"binary_cross_entropy": "def binary_cross_entropy(yhat, y):\\n    ..."}
+
+Every other cell keeps the instructor's solution. All variants of an assignment are graded in
+one class run through ``dlcourse grade``; each must fail exactly its ``MUST_FAIL`` tests.
+"""
+
+from __future__ import annotations
+
+import runpy
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, grade_json, submit, with_solutions
+from dlcourse.notebook import nbgrader_meta, read
+
+VARIANTS = ROOT / "tests" / "variants"
+
+
+def load_variants() -> dict[str, dict[str, dict]]:
+    """``{assignment: {variant: {"must_fail": set, "cells": dict, "doc": str}}}``."""
+    out: dict[str, dict[str, dict]] = {}
+    for path in sorted(VARIANTS.glob("*/*.py")):
+        spec = runpy.run_path(str(path))
+        out.setdefault(path.parent.name, {})[path.stem] = {
+            "must_fail": set(spec.get("MUST_FAIL", ())), "cells": dict(spec["CELLS"]),
+            "doc": (spec.get("__doc__") or "").strip()}
+    return out
+
+
+ALL = load_variants()
+CASES = [(a, v) for a, variants in ALL.items() for v in variants]
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory, course):
+    """Grade each assignment's variants once, as one class; ``{assignment: {student: record}}``."""
+    cache: dict[str, dict[str, dict]] = {}
+
+    def get(assignment: str) -> dict[str, dict]:
+        if assignment not in cache:
+            folder = tmp_path_factory.mktemp(f"variants-{assignment}")
+            source = read(course.source_notebook(assignment))
+            for name, variant in ALL[assignment].items():
+                nb = with_solutions(read(course.release_notebook(assignment)), source, variant["cells"])
+                submit(folder, name.replace("_", "-"), assignment, nb)
+            records = grade_json(assignment, folder, folder / "out", "--workers", "2")
+            cache[assignment] = {r["student"]: r for r in records}
+        return cache[assignment]
+
+    return get
+
+
+def test_variant_files_are_well_formed(course):
+    """Each variant replaces real solution cells and names real hidden tests."""
+    from dlcourse.grade import list_tests
+
+    for assignment, variants in ALL.items():
+        source = read(course.source_notebook(assignment))
+        solution_ids = {nbgrader_meta(c).get("grade_id") for c in source.cells if nbgrader_meta(c).get("solution")}
+        tests = {t["name"] for t in list_tests(course, assignment)}
+        for name, variant in variants.items():
+            assert variant["doc"], f"{assignment}/{name}.py needs a docstring saying what it is"
+            assert set(variant["cells"]) <= solution_ids, f"{assignment}/{name}: unknown cells"
+            assert variant["must_fail"] <= tests, f"{assignment}/{name}: unknown tests"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment,variant", CASES, ids=[f"{a}/{v}" for a, v in CASES])
+def test_variant_fails_exactly_its_tests(graded, assignment, variant):
+    record = graded(assignment)[variant.replace("_", "-")]
+    failed = {t["name"] for t in record["tests"] if not t["passed"]}
+    expected = ALL[assignment][variant]["must_fail"]
+    messages = {t["name"]: t["message"] for t in record["tests"] if not t["passed"]}
+    assert failed == expected, (f"{ALL[assignment][variant]['doc']}\nfailed but should pass: "
+                                f"{ {n: messages[n] for n in failed - expected} }\n"
+                                f"passed but should fail: {sorted(expected - failed)}")
