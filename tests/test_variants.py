@@ -5,7 +5,7 @@ A variant is a file ``tests/variants/<assignment>/<name>.py`` holding replacemen
 solution cells, keyed by their nbgrader ``grade_id``, and the hidden tests it must fail::
 
     \"\"\"One line: what is different (an alternative, or the mistake).\"\"\"
-    MUST_FAIL = ["test_bce_matches_bceloss"]   # empty for a correct alternative
+    MUST_FAIL = ["test_bce_matches_bceloss"]   # empty for a correct alternative; "all": every test
     CELLS = {"binary_cross_entropy": "def binary_cross_entropy(yhat, y):\\n    ..."}
 
 Every other cell keeps the instructor's solution. All variants of an assignment are graded in
@@ -30,8 +30,9 @@ def load_variants() -> dict[str, dict[str, dict]]:
     out: dict[str, dict[str, dict]] = {}
     for path in sorted(VARIANTS.glob("*/*.py")):
         spec = runpy.run_path(str(path))
+        must_fail = spec.get("MUST_FAIL", ())
         out.setdefault(path.parent.name, {})[path.stem] = {
-            "must_fail": set(spec.get("MUST_FAIL", ())), "cells": dict(spec["CELLS"]),
+            "must_fail": {"all"} if must_fail == "all" else set(must_fail), "cells": dict(spec["CELLS"]),
             "doc": (spec.get("__doc__") or "").strip()}
     return out
 
@@ -70,7 +71,7 @@ def test_variant_files_are_well_formed(course):
         for name, variant in variants.items():
             assert variant["doc"], f"{assignment}/{name}.py needs a docstring saying what it is"
             assert set(variant["cells"]) <= solution_ids, f"{assignment}/{name}: unknown cells"
-            assert variant["must_fail"] <= tests, f"{assignment}/{name}: unknown tests"
+            assert variant["must_fail"] <= tests | {"all"}, f"{assignment}/{name}: unknown tests"
 
 
 @pytest.mark.slow
@@ -79,6 +80,8 @@ def test_variant_fails_exactly_its_tests(graded, assignment, variant):
     record = graded(assignment)[variant.replace("_", "-")]
     failed = {t["name"] for t in record["tests"] if not t["passed"]}
     expected = ALL[assignment][variant]["must_fail"]
+    if expected == {"all"}:
+        expected = {t["name"] for t in record["tests"]}
     messages = {t["name"]: t["message"] for t in record["tests"] if not t["passed"]}
     assert failed == expected, (f"{ALL[assignment][variant]['doc']}\nfailed but should pass: "
                                 f"{ {n: messages[n] for n in failed - expected} }\n"
