@@ -59,7 +59,7 @@ def optimizer_step(step: Callable[[list[torch.Tensor]], object], values: list[to
                    grads: list[torch.Tensor]) -> list[torch.Tensor]:
     """Apply one student-written update ``step(params)`` to leaf tensors holding ``values`` whose
     ``.grad`` is ``grads``; return the updated values."""
-    params = [torch.tensor(v, dtype=torch.float32).clone().requires_grad_(True) for v in values]
+    params = [torch.as_tensor(v, dtype=torch.float32).clone().requires_grad_(True) for v in values]
     for p, g in zip(params, grads):
         p.grad = torch.as_tensor(g, dtype=p.dtype).clone()
     step(params)
