@@ -464,7 +464,11 @@ def grade(course: Course, assignment: str, path: Path, *, student: str | None = 
                     trace = traceback.format_exc()
                     print(f"dlcourse: internal error while recording {job.student}; see "
                           f"{out / 'logs' / job.student}", file=sys.stderr)
-                    record = error_record(assignment, job.student, all_tests(), OUR_PROBLEM)
+                    try:
+                        tests = all_tests()
+                    except Exception:  # the graders cannot even be collected: still one record
+                        tests, trace = [], trace + "\n\n" + traceback.format_exc()
+                    record = error_record(assignment, job.student, tests, OUR_PROBLEM)
                     record["grader_errors"] = 1
                     write_log(out, assignment, job.student, judged, trace)
                     try:
