@@ -453,6 +453,8 @@ def grade(course: Course, assignment: str, path: Path, *, student: str | None = 
                 import nbgrader.api  # noqa: F401 (slow to import: done while the judges run)
             for future in as_completed(futures):
                 job = futures[future]
+                if future.cancelled():
+                    continue
                 judged = future.result()
                 if run.stopped or judged.get("stopped"):
                     continue  # never recorded: rerunning grades it
