@@ -1,5 +1,6 @@
 # The two commands of the README. Both set up what is missing first (scripts/setup.sh).
-.PHONY: setup demo test test-fast
+# `make lint` is ruff (config in pyproject.toml); `make test` runs it first, so CI does too.
+.PHONY: setup demo lint test test-fast
 
 setup:
 	@bash scripts/setup.sh
@@ -7,7 +8,11 @@ setup:
 demo: setup
 	.venv/bin/dlcourse demo
 
-test: setup
+lint: setup
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+test: lint
 	.venv/bin/python -m pytest
 
 test-fast: setup
