@@ -9,11 +9,18 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from hypothesis import HealthCheck, settings
 
 from dlcourse.course import Course
 from dlcourse.notebook import nbgrader_meta
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# Property tests (tests/unit/): no per-example deadline (the machine may be busy), no example
+# database in the checkout; a failure prints its falsifying example, which is enough to replay.
+settings.register_profile("course", deadline=None, database=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("course")
 
 
 @pytest.fixture(scope="session")

@@ -55,7 +55,7 @@ def read_code_cells(path: Path) -> list[dict]:
         raise SubmissionError(f"the notebook is not UTF-8 text (bad byte at offset {exc.start})") from None
     try:
         data = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as exc:
+    except (ValueError, RecursionError) as exc:  # ValueError: also a 5,000-digit number
         raise SubmissionError(f"the notebook is not valid JSON ({exc})"[:300]) from None
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
         raise SubmissionError("the file is not a Jupyter notebook (no list of cells)")
