@@ -129,6 +129,7 @@ def test_a_pickle_that_would_run_code_is_refused_without_running_it(tmp_path):
     assert not marker.exists()
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
 @given(st.binary(max_size=500))
 def test_random_payloads_are_refused_or_plain(data):
     try:
