@@ -26,11 +26,13 @@ def failure(fn, *args, **kwargs) -> str:
 
 # --- expect, and what graders import ---------------------------------------------------
 
+
 def test_expect_passes_silently_and_fails_with_the_message_verbatim():
     assert checks.expect(True, "unused") is None
     assert checks.expect(torch.tensor(True), "unused") is None
     assert failure(checks.expect, 0, "softmax's rows do not sum to 1") == (
-        "softmax's rows do not sum to 1")
+        "softmax's rows do not sum to 1"
+    )
 
 
 def test_expect_raises_the_failure_type_the_plugin_shows_to_students():
@@ -51,6 +53,7 @@ def test_grade_is_the_pytest_marker_the_plugin_reads():
 
 # --- seeds ------------------------------------------------------------------------------
 
+
 @given(st.integers(0, 2**63 - 1))
 def test_rng_is_a_cpu_generator_fixed_by_its_seed(seed):
     a, b = checks.rng(seed), checks.rng(seed)
@@ -59,8 +62,9 @@ def test_rng_is_a_cpu_generator_fixed_by_its_seed(seed):
 
 
 def test_rng_differs_between_seeds():
-    assert not torch.equal(torch.rand(8, generator=checks.rng(1)),
-                           torch.rand(8, generator=checks.rng(2)))
+    assert not torch.equal(
+        torch.rand(8, generator=checks.rng(1)), torch.rand(8, generator=checks.rng(2))
+    )
 
 
 @given(st.integers(0, 2**31), st.integers(-50, 50), st.integers(0, 30))
@@ -77,18 +81,22 @@ def test_randint_reaches_both_ends():
 
 # --- tensor -----------------------------------------------------------------------------
 
+
 def test_tensor_returns_an_acceptable_answer_unchanged():
     value = torch.randn(3, 2)
     assert checks.tensor(value, "out", shape=(3, 2), dtype=torch.float32) is value
     assert checks.tensor(torch.tensor([1, 2]), "labels", shape=[2]) is not None
 
 
-@pytest.mark.parametrize("value,expected_words", [
-    ([1.0, 2.0], "out should be a torch.Tensor, got list"),
-    (None, "out should be a torch.Tensor, got NoneType"),
-    (torch.zeros(2).as_subclass(type("Sub", (torch.Tensor,), {})), "got Sub"),
-    (torch.nn.Parameter(torch.zeros(2)), "got Parameter"),
-])
+@pytest.mark.parametrize(
+    "value,expected_words",
+    [
+        ([1.0, 2.0], "out should be a torch.Tensor, got list"),
+        (None, "out should be a torch.Tensor, got NoneType"),
+        (torch.zeros(2).as_subclass(type("Sub", (torch.Tensor,), {})), "got Sub"),
+        (torch.nn.Parameter(torch.zeros(2)), "got Parameter"),
+    ],
+)
 def test_tensor_refuses_what_is_not_a_plain_tensor(value, expected_words):
     assert expected_words in failure(checks.tensor, value, "out")
 
@@ -99,9 +107,12 @@ def test_tensor_refuses_sparse_tensors():
 
 def test_tensor_shape_and_dtype_messages_name_both_shapes_and_dtypes():
     assert failure(checks.tensor, torch.zeros(2, 3), "logits", shape=(3, 2)) == (
-        "logits should have shape (3, 2), got (2, 3)")
-    assert failure(checks.tensor, torch.zeros(2, dtype=torch.float64), "probs",
-                   dtype=torch.float32) == "probs should have dtype torch.float32, got torch.float64"
+        "logits should have shape (3, 2), got (2, 3)"
+    )
+    assert (
+        failure(checks.tensor, torch.zeros(2, dtype=torch.float64), "probs", dtype=torch.float32)
+        == "probs should have dtype torch.float32, got torch.float64"
+    )
 
 
 @pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
@@ -119,21 +130,25 @@ def test_tensor_does_not_check_finiteness_of_integer_tensors():
 
 # --- number -----------------------------------------------------------------------------
 
-@given(st.one_of(st.integers(-2**53, 2**53), st.floats(allow_nan=False, allow_infinity=False)))
+
+@given(st.one_of(st.integers(-(2**53), 2**53), st.floats(allow_nan=False, allow_infinity=False)))
 def test_number_accepts_python_numbers_and_one_element_tensors(value):
     assert checks.number(value, "loss") == float(value)
     as_tensor = torch.tensor([value], dtype=torch.float64)
     assert checks.number(as_tensor, "loss") == float(as_tensor.item())
 
 
-@pytest.mark.parametrize("value,message", [
-    (True, "loss should be a number, got bool"),
-    ("0.5", "loss should be a number, got str"),
-    ([0.5], "loss should be a number, got list"),
-    (None, "loss should be a number, got NoneType"),
-    (torch.zeros(2, 2), "loss should be a single number, got shape (2, 2)"),
-    (torch.tensor(True), "loss should be a number, got bool"),
-])
+@pytest.mark.parametrize(
+    "value,message",
+    [
+        (True, "loss should be a number, got bool"),
+        ("0.5", "loss should be a number, got str"),
+        ([0.5], "loss should be a number, got list"),
+        (None, "loss should be a number, got NoneType"),
+        (torch.zeros(2, 2), "loss should be a single number, got shape (2, 2)"),
+        (torch.tensor(True), "loss should be a number, got bool"),
+    ],
+)
 def test_number_refuses_what_is_not_one_number(value, message):
     assert failure(checks.number, value, "loss") == message
 
@@ -145,6 +160,7 @@ def test_number_refuses_non_finite_values(value):
 
 
 # --- close ------------------------------------------------------------------------------
+
 
 @given(st.lists(st.floats(-1e6, 1e6, width=32), min_size=1, max_size=20))
 def test_close_accepts_equal_values_and_refuses_a_change_beyond_the_tolerance(values):
@@ -171,6 +187,7 @@ def test_close_refuses_other_shapes_and_nan():
 
 # --- accuracy ---------------------------------------------------------------------------
 
+
 @given(st.lists(st.tuples(st.integers(0, 9), st.integers(0, 9)), min_size=1, max_size=50))
 def test_accuracy_is_the_fraction_of_matching_labels(pairs):
     preds = torch.tensor([p for p, _ in pairs])
@@ -182,13 +199,16 @@ def test_accuracy_is_the_fraction_of_matching_labels(pairs):
 def test_accuracy_refuses_float_predictions_and_wrong_shapes():
     labels = torch.tensor([1, 2, 3])
     assert failure(checks.accuracy, torch.tensor([1.0, 2.0, 3.0]), labels, "predict's result") == (
-        "predict's result should be integer class indices, got torch.float32")
+        "predict's result should be integer class indices, got torch.float32"
+    )
     assert failure(checks.accuracy, torch.tensor([[1, 2, 3]]), labels, "predict's result") == (
-        "predict's result should have shape (3,), got (1, 3)")
+        "predict's result should have shape (3,), got (1, 3)"
+    )
     assert "the predictions should be a torch.Tensor" in failure(checks.accuracy, [1, 2, 3], labels)
 
 
 # --- the hidden test split --------------------------------------------------------------
+
 
 class Recorder:
     """Stands in for the judge's Submission: records what a grader sends, answers class 0."""

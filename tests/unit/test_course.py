@@ -30,16 +30,24 @@ def make_course(root: Path, names, *, notebooks=None) -> Course:
 
 # --- assignments ------------------------------------------------------------------------
 
+
 def test_the_course_has_its_six_assignments_in_order():
     assert Course(ROOT).assignments() == [
-        "01_logistic_regression", "02_softmax_regression", "03_shallow_networks",
-        "04_deep_networks", "05_convolutional_networks", "06_mnist_cnn_project"]
+        "01_logistic_regression",
+        "02_softmax_regression",
+        "03_shallow_networks",
+        "04_deep_networks",
+        "05_convolutional_networks",
+        "06_mnist_cnn_project",
+    ]
 
 
 def test_assignments_are_the_source_folders_holding_their_notebook_sorted_by_name(tmp_path):
-    course = make_course(tmp_path, ["10_later", "02_second", "01_first", "03_no_notebook",
-                                    "04_other_name", ".hidden"],
-                         notebooks={"03_no_notebook": [], "04_other_name": ["lesson.ipynb"]})
+    course = make_course(
+        tmp_path,
+        ["10_later", "02_second", "01_first", "03_no_notebook", "04_other_name", ".hidden"],
+        notebooks={"03_no_notebook": [], "04_other_name": ["lesson.ipynb"]},
+    )
     (tmp_path / "source" / "05_a_file.ipynb").write_text("{}")
     (tmp_path / "source" / "06_link").symlink_to(tmp_path / "source" / "01_first")
     assert course.assignments() == ["01_first", "02_second", "10_later"]
@@ -83,6 +91,7 @@ def test_the_root_is_found_from_a_folder_inside_it(tmp_path, monkeypatch):
 
 # --- the CLI checks names against the course it finds -----------------------------------
 
+
 def check_with_cli(root: Path, value):
     return cli._assignment(click.Context(cli.main, obj=root), None, value)
 
@@ -97,7 +106,9 @@ def test_the_cli_accepts_any_assignment_of_the_course(tmp_path):
 
 def test_the_cli_refuses_an_unknown_assignment_listing_the_course(tmp_path):
     make_course(tmp_path, ["01_a", "02_b"])
-    with pytest.raises(click.BadParameter, match="unknown assignment 'zz'; this course has: 01_a, 02_b"):
+    with pytest.raises(
+        click.BadParameter, match="unknown assignment 'zz'; this course has: 01_a, 02_b"
+    ):
         check_with_cli(tmp_path, ("01_a", "zz"))
 
 
@@ -110,6 +121,7 @@ def test_the_cli_names_the_course_s_assignments_on_a_wrong_name():
 
 
 # --- limits -----------------------------------------------------------------------------
+
 
 def write_limits(course: Course, assignment: str, text: str):
     folder = course.graders(assignment)
@@ -137,12 +149,16 @@ def test_every_assignment_of_the_course_has_sensible_limits():
     for assignment in course.assignments():
         limits = course.limits(assignment)
         assert 0 < limits.probe_seconds and 0 < limits.cell_seconds <= limits.notebook_seconds, (
-            assignment)
+            assignment
+        )
 
 
 def test_parse_limits_types_each_value_as_its_field():
     assert parse_limits(["cell_seconds=5", "restarts=2", "memory_mb=100"]) == {
-        "cell_seconds": 5.0, "restarts": 2, "memory_mb": 100}
+        "cell_seconds": 5.0,
+        "restarts": 2,
+        "memory_mb": 100,
+    }
     parsed = parse_limits(["cell_seconds=5", "restarts=2"])
     assert type(parsed["cell_seconds"]) is float and type(parsed["restarts"]) is int
     assert parse_limits(None) == {} and parse_limits([]) == {}
@@ -158,12 +174,15 @@ def test_parse_limits_round_trips_every_limit(name, value):
 
 @pytest.mark.parametrize("pair", ["cel_seconds=5", "=5", "CELL_SECONDS=5"])
 def test_parse_limits_refuses_unknown_names_listing_the_known_ones(pair):
-    with pytest.raises(ValueError, match=r"unknown limit .*; known: notebook_seconds, cell_seconds"):
+    with pytest.raises(
+        ValueError, match=r"unknown limit .*; known: notebook_seconds, cell_seconds"
+    ):
         parse_limits([pair])
 
 
-@pytest.mark.parametrize("pair", ["cell_seconds=", "cell_seconds", "cell_seconds=fast",
-                                  "restarts=1.5"])
+@pytest.mark.parametrize(
+    "pair", ["cell_seconds=", "cell_seconds", "cell_seconds=fast", "restarts=1.5"]
+)
 def test_parse_limits_refuses_values_that_are_not_numbers(pair):
     with pytest.raises(ValueError):
         parse_limits([pair])

@@ -56,6 +56,7 @@ def rejection(data: bytes | str) -> str:
 
 # --- what a good notebook gives ------------------------------------------------------
 
+
 def test_code_cells_in_order_with_grade_ids_then_cell_ids_then_positions():
     cells = [
         {"cell_type": "markdown", "metadata": {}, "source": "# title"},
@@ -72,9 +73,14 @@ def test_code_cells_in_order_with_grade_ids_then_cell_ids_then_positions():
 
 
 def test_odd_but_harmless_metadata_is_not_a_problem():
-    cells = [code("a", metadata="not a dict"), code("b", metadata={"nbgrader": 7}),
-             code("c", metadata={"nbgrader": {"grade_id": ["x"]}}), code("d", id="i" * 500),
-             {"source": "no type"}, code("e", metadata={"nbgrader": {"grade_id": None}}, id=5)]
+    cells = [
+        code("a", metadata="not a dict"),
+        code("b", metadata={"nbgrader": 7}),
+        code("c", metadata={"nbgrader": {"grade_id": ["x"]}}),
+        code("d", id="i" * 500),
+        {"source": "no type"},
+        code("e", metadata={"nbgrader": {"grade_id": None}}, id=5),
+    ]
     got = read_bytes(notebook_json(cells).encode())
     assert [c["source"] for c in got] == ["a", "b", "c", "d", "e"]
     assert [c["id"] for c in got] == ["cell-0", "cell-1", "['x']", "i" * 200, "5"]
@@ -82,30 +88,53 @@ def test_odd_but_harmless_metadata_is_not_a_problem():
 
 def test_a_code_cell_without_source_is_empty():
     assert read_bytes(notebook_json([{"cell_type": "code"}]).encode()) == [
-        {"id": "cell-0", "source": ""}]
+        {"id": "cell-0", "source": ""}
+    ]
 
 
 # --- each kind of malformed file, and its message ------------------------------------
 
-@pytest.mark.parametrize("data,words", [
-    (b"", "not valid JSON"),
-    (b'{"nbformat": 4, "cells": [', "not valid JSON"),
-    (b"\xff\xfe{}", "not UTF-8 text (bad byte at offset 0)"),
-    (b"[1, 2, 3]", "not a Jupyter notebook"),
-    (b'"a string"', "not a Jupyter notebook"),
-    (b'{"nbformat": 4}', "not a Jupyter notebook"),
-    (b'{"nbformat": 4, "cells": {"a": 1}}', "not a Jupyter notebook"),
-    (b'{"nbformat": 3, "cells": []}', "nbformat 3"),
-    (b'{"nbformat": "4", "cells": []}', "nbformat '4'"),
-    (b'{"cells": []}', "nbformat None"),
-    (b'{"nbformat": 4, "cells": ["print(1)"]}', "cell 0 is not a notebook cell"),
-    (b'{"nbformat": 4, "cells": [{"cell_type": "code", "source": 42}]}', "source is not text"),
-    (b'{"nbformat": 4, "cells": [{"cell_type": "code", "source": ["a", 1]}]}', "source is not text"),
-    (b"[" * 100_000 + b"]" * 100_000, "not valid JSON"),
-    (b'{"nbformat": 4, "cells": [], "x": ' + b"1" * 5000 + b"}", "not valid JSON"),
-], ids=["empty", "truncated", "not-utf8", "array", "string", "no-cells", "cells-dict", "nbformat-3",
-        "nbformat-string", "no-nbformat", "cell-string", "source-number", "source-list-number",
-        "deeply-nested", "huge-integer"])
+
+@pytest.mark.parametrize(
+    "data,words",
+    [
+        (b"", "not valid JSON"),
+        (b'{"nbformat": 4, "cells": [', "not valid JSON"),
+        (b"\xff\xfe{}", "not UTF-8 text (bad byte at offset 0)"),
+        (b"[1, 2, 3]", "not a Jupyter notebook"),
+        (b'"a string"', "not a Jupyter notebook"),
+        (b'{"nbformat": 4}', "not a Jupyter notebook"),
+        (b'{"nbformat": 4, "cells": {"a": 1}}', "not a Jupyter notebook"),
+        (b'{"nbformat": 3, "cells": []}', "nbformat 3"),
+        (b'{"nbformat": "4", "cells": []}', "nbformat '4'"),
+        (b'{"cells": []}', "nbformat None"),
+        (b'{"nbformat": 4, "cells": ["print(1)"]}', "cell 0 is not a notebook cell"),
+        (b'{"nbformat": 4, "cells": [{"cell_type": "code", "source": 42}]}', "source is not text"),
+        (
+            b'{"nbformat": 4, "cells": [{"cell_type": "code", "source": ["a", 1]}]}',
+            "source is not text",
+        ),
+        (b"[" * 100_000 + b"]" * 100_000, "not valid JSON"),
+        (b'{"nbformat": 4, "cells": [], "x": ' + b"1" * 5000 + b"}", "not valid JSON"),
+    ],
+    ids=[
+        "empty",
+        "truncated",
+        "not-utf8",
+        "array",
+        "string",
+        "no-cells",
+        "cells-dict",
+        "nbformat-3",
+        "nbformat-string",
+        "no-nbformat",
+        "cell-string",
+        "source-number",
+        "source-list-number",
+        "deeply-nested",
+        "huge-integer",
+    ],
+)
 def test_malformed_files_are_refused_with_a_reason(data, words):
     assert words in rejection(data)
 
@@ -133,8 +162,11 @@ def test_links_folders_and_missing_files(tmp_path):
     target.write_text(notebook_json([]))
     link = tmp_path / "link.ipynb"
     os.symlink(target, link)
-    for path, words in [(link, "link.ipynb is a link"), (tmp_path / "nope.ipynb", "no notebook"),
-                        (tmp_path, "no notebook")]:
+    for path, words in [
+        (link, "link.ipynb is a link"),
+        (tmp_path / "nope.ipynb", "no notebook"),
+        (tmp_path, "no notebook"),
+    ]:
         with pytest.raises(SubmissionError, match=words):
             read_code_cells(path)
 
@@ -143,12 +175,21 @@ def test_links_folders_and_missing_files(tmp_path):
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=8), inner, max_size=5),
-    max_leaves=30)
+    lambda inner: (
+        st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=8), inner, max_size=5)
+    ),
+    max_leaves=30,
+)
 CELL_KEYS = st.sampled_from(["cell_type", "source", "metadata", "id", "outputs"])
 CELLISH = st.dictionaries(CELL_KEYS, JSON | st.sampled_from(["code", "markdown"]), max_size=5)
-NBGRADER = st.fixed_dictionaries({"cell_type": st.just("code"), "source": JSON,
-                                  "metadata": st.dictionaries(st.just("nbgrader"), JSON), "id": JSON})
+NBGRADER = st.fixed_dictionaries(
+    {
+        "cell_type": st.just("code"),
+        "source": JSON,
+        "metadata": st.dictionaries(st.just("nbgrader"), JSON),
+        "id": JSON,
+    }
+)
 
 
 @given(st.binary(max_size=2000))
@@ -170,7 +211,8 @@ def test_random_cells(cells, nbformat):
 
 @given(st.binary(min_size=1, max_size=40), st.integers(0, 10_000))
 def test_random_corruption_of_a_real_notebook(garbage, where):
-    text = notebook_json([code("import torch"), code(["x = ", "1"]),
-                          {"cell_type": "markdown", "source": "é ∑ 😀"}]).encode()
+    text = notebook_json(
+        [code("import torch"), code(["x = ", "1"]), {"cell_type": "markdown", "source": "é ∑ 😀"}]
+    ).encode()
     at = where % len(text)
-    outcome(text[:at] + garbage + text[at + len(garbage):])
+    outcome(text[:at] + garbage + text[at + len(garbage) :])

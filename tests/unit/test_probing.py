@@ -23,8 +23,9 @@ def test_model_device_is_the_first_parameter_s_then_buffer_s_then_the_default():
 
 def test_standardize_is_what_load_mnist_normalize_applies():
     images = torch.tensor([0.0, MEAN, 1.0])
-    assert torch.allclose(probing.standardize(images),
-                          torch.tensor([-MEAN / STD, 0.0, (1 - MEAN) / STD]))
+    assert torch.allclose(
+        probing.standardize(images), torch.tensor([-MEAN / STD, 0.0, (1 - MEAN) / STD])
+    )
     assert (probing.MEAN, probing.STD) == (MEAN, STD)
 
 
@@ -63,8 +64,9 @@ def test_predict_labels_prepares_each_batch():
     model = Spy()
     images = torch.rand(7, 6)
     prepared = []
-    got = probing.predict_labels(model, images, batch_size=3,
-                                 prepare=lambda b: prepared.append(len(b)) or b * 2)
+    got = probing.predict_labels(
+        model, images, batch_size=3, prepare=lambda b: prepared.append(len(b)) or b * 2
+    )
     assert prepared == [3, 3, 1]
     with torch.no_grad():
         assert torch.equal(got, model.linear(images * 2).argmax(dim=1))
@@ -88,16 +90,20 @@ def test_predict_labels_runs_a_model_without_parameters_on_the_default_device():
 def test_describe_reports_a_module_s_structure_as_data():
     model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Sequential(nn.Linear(4, 2))).eval()
     assert probing.describe(model) == {
-        "type": "Sequential", "is_sequential": True,
+        "type": "Sequential",
+        "is_sequential": True,
         "children": ["Linear", "ReLU", "Sequential"],
         "modules": ["Sequential", "Linear", "ReLU", "Sequential", "Linear"],
-        "n_params": 3 * 4 + 4 + 4 * 2 + 2, "training": False}
+        "n_params": 3 * 4 + 4 + 4 * 2 + 2,
+        "training": False,
+    }
     assert probing.describe(nn.ReLU())["n_params"] == 0
     assert probing.describe(nn.Linear(2, 2))["training"] is True
 
 
-@given(st.lists(st.floats(-10, 10, width=32), min_size=1, max_size=6),
-       st.floats(0.0, 2.0, width=32))
+@given(
+    st.lists(st.floats(-10, 10, width=32), min_size=1, max_size=6), st.floats(0.0, 2.0, width=32)
+)
 def test_optimizer_step_applies_one_update_to_fresh_leaves(values, lr):
     grads = [torch.tensor(v) * 0.5 + 1 for v in values]
     originals = [torch.tensor(v) for v in values]
@@ -138,7 +144,8 @@ def test_the_module_exports_its_helpers():
         assert callable(getattr(probing, name)) or name in ("MEAN", "STD")
 
 
-@pytest.mark.parametrize("name", ["describe", "model_device", "optimizer_step", "predict_labels",
-                                  "standardize"])
+@pytest.mark.parametrize(
+    "name", ["describe", "model_device", "optimizer_step", "predict_labels", "standardize"]
+)
 def test_each_helper_says_why_in_its_docstring(name):
     assert (getattr(probing, name).__doc__ or "").strip()

@@ -16,8 +16,17 @@ from hypothesis import strategies as st
 from dlcourse import protocol
 from dlcourse.protocol import ProtocolError
 
-DTYPES = [torch.float32, torch.float64, torch.float16, torch.bfloat16, torch.int64, torch.int32,
-          torch.uint8, torch.bool, torch.complex64]
+DTYPES = [
+    torch.float32,
+    torch.float64,
+    torch.float16,
+    torch.bfloat16,
+    torch.int64,
+    torch.int32,
+    torch.uint8,
+    torch.bool,
+    torch.complex64,
+]
 
 
 @st.composite
@@ -29,13 +38,22 @@ def tensors(draw):
     return (torch.randn(shape, generator=g) * 100).to(dtype)
 
 
-SCALARS = (st.none() | st.booleans() | st.integers(-2**63, 2**63 - 1) | st.floats()
-           | st.text(max_size=30))
+SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.floats()
+    | st.text(max_size=30)
+)
 PLAIN = st.recursive(
     SCALARS | tensors(),
-    lambda inner: (st.lists(inner, max_size=4) | st.lists(inner, max_size=4).map(tuple)
-                   | st.dictionaries(st.text(max_size=5) | st.integers(), inner, max_size=4)),
-    max_leaves=20)
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.lists(inner, max_size=4).map(tuple)
+        | st.dictionaries(st.text(max_size=5) | st.integers(), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
 
 
 def same(a, b) -> bool:
@@ -44,8 +62,12 @@ def same(a, b) -> bool:
         return False
     if type(a) is torch.Tensor:
         nan = a.isnan()
-        return (a.dtype == b.dtype and a.shape == b.shape and torch.equal(nan, b.isnan())
-                and torch.equal(a[~nan], b[~nan]))
+        return (
+            a.dtype == b.dtype
+            and a.shape == b.shape
+            and torch.equal(nan, b.isnan())
+            and torch.equal(a[~nan], b[~nan])
+        )
     if type(a) in (list, tuple):
         return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
     if type(a) is dict:
@@ -85,13 +107,41 @@ class Sub(torch.Tensor):
 
 
 @pytest.mark.filterwarnings("ignore:Detected pickle protocol")
-@pytest.mark.parametrize("value", [
-    AlwaysEqual(), [1, AlwaysEqual()], {"x": {"y": AlwaysEqual()}},
-    torch.zeros(3).as_subclass(Sub), torch.nn.Parameter(torch.zeros(2)), torch.Size([2, 3]),
-    {1, 2}, b"bytes", 1 + 2j, OrderedDict(a=1), {(1, 2): "tuple key"}, {1.5: "float key"},
-    torch.device("cpu"), torch.float32,
-], ids=["object", "nested-in-list", "nested-in-dict", "tensor-subclass", "parameter", "size",
-        "set", "bytes", "complex", "ordered-dict", "tuple-key", "float-key", "device", "dtype"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        AlwaysEqual(),
+        [1, AlwaysEqual()],
+        {"x": {"y": AlwaysEqual()}},
+        torch.zeros(3).as_subclass(Sub),
+        torch.nn.Parameter(torch.zeros(2)),
+        torch.Size([2, 3]),
+        {1, 2},
+        b"bytes",
+        1 + 2j,
+        OrderedDict(a=1),
+        {(1, 2): "tuple key"},
+        {1.5: "float key"},
+        torch.device("cpu"),
+        torch.float32,
+    ],
+    ids=[
+        "object",
+        "nested-in-list",
+        "nested-in-dict",
+        "tensor-subclass",
+        "parameter",
+        "size",
+        "set",
+        "bytes",
+        "complex",
+        "ordered-dict",
+        "tuple-key",
+        "float-key",
+        "device",
+        "dtype",
+    ],
+)
 def test_what_is_not_plain_data_is_refused(value):
     try:
         payload = protocol.encode(value)
@@ -140,6 +190,7 @@ def test_random_payloads_are_refused_or_plain(data):
 
 
 # --- frames -----------------------------------------------------------------------------
+
 
 def test_a_frame_over_the_limit_is_refused_before_its_payload_is_read():
     class Header(io.RawIOBase):
