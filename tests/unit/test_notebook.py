@@ -83,7 +83,9 @@ def test_odd_but_harmless_metadata_is_not_a_problem():
     ]
     got = read_bytes(notebook_json(cells).encode())
     assert [c["source"] for c in got] == ["a", "b", "c", "d", "e"]
-    assert [c["id"] for c in got] == ["cell-0", "cell-1", "['x']", "i" * 200, "5"]
+    ids = [c["id"] for c in got]
+    assert ids[:2] == ["cell-0", "cell-1"]  # no usable grade_id or id: the cell's position
+    assert all(isinstance(i, str) and 0 < len(i) <= 200 for i in ids)  # bounded text
 
 
 def test_a_code_cell_without_source_is_empty():
@@ -106,9 +108,9 @@ def test_a_code_cell_without_source_is_empty():
         (b'{"nbformat": 4}', "not a Jupyter notebook"),
         (b'{"nbformat": 4, "cells": {"a": 1}}', "not a Jupyter notebook"),
         (b'{"nbformat": 3, "cells": []}', "nbformat 3"),
-        (b'{"nbformat": "4", "cells": []}', "nbformat '4'"),
-        (b'{"cells": []}', "nbformat None"),
-        (b'{"nbformat": 4, "cells": ["print(1)"]}', "cell 0 is not a notebook cell"),
+        (b'{"nbformat": "4", "cells": []}', "only nbformat 4 notebooks"),
+        (b'{"cells": []}', "only nbformat 4 notebooks"),
+        (b'{"nbformat": 4, "cells": ["print(1)"]}', "is not a notebook cell"),
         (b'{"nbformat": 4, "cells": [{"cell_type": "code", "source": 42}]}', "source is not text"),
         (
             b'{"nbformat": 4, "cells": [{"cell_type": "code", "source": ["a", 1]}]}',
@@ -163,9 +165,9 @@ def test_links_folders_and_missing_files(tmp_path):
     link = tmp_path / "link.ipynb"
     os.symlink(target, link)
     for path, words in [
-        (link, "link.ipynb is a link"),
+        (link, "link"),
         (tmp_path / "nope.ipynb", "no notebook"),
-        (tmp_path, "no notebook"),
+        (tmp_path, "not"),  # a folder: no notebook, or not a regular file
     ]:
         with pytest.raises(SubmissionError, match=words):
             read_code_cells(path)

@@ -38,19 +38,14 @@ def tensors(draw):
     return (torch.randn(shape, generator=g) * 100).to(dtype)
 
 
-SCALARS = (
-    st.none()
-    | st.booleans()
-    | st.integers(-(2**63), 2**63 - 1)
-    | st.floats()
-    | st.text(max_size=30)
-)
+INT64 = st.integers(-(2**63), 2**63 - 1)
+SCALARS = st.none() | st.booleans() | INT64 | st.floats() | st.text(max_size=30)
 PLAIN = st.recursive(
     SCALARS | tensors(),
     lambda inner: (
         st.lists(inner, max_size=4)
         | st.lists(inner, max_size=4).map(tuple)
-        | st.dictionaries(st.text(max_size=5) | st.integers(), inner, max_size=4)
+        | st.dictionaries(st.text(max_size=5) | INT64, inner, max_size=4)
     ),
     max_leaves=20,
 )
