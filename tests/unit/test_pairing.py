@@ -452,10 +452,19 @@ def pairing_problems(
                 and isinstance(node.func, ast.Attribute)
                 and node.func.attr == "call"
                 and isinstance(node.func.value, ast.Name)
-                and node.func.value.id == "nb"
             ):
                 continue
             where = f"{module.label}:{node.lineno}"
+            if node.func.value.id != "nb":
+                _, function = program.owner[id(node)]
+                if isinstance(function, ast.FunctionDef) and node.func.value.id in _parameters(
+                    function
+                ):  # a submission under another name would escape the check
+                    problems.append(
+                        f"{where}: {node.func.value.id}.call: name the submission nb, "
+                        "so that this call can be checked"
+                    )
+                continue
             if not node.args:
                 problems.append(f"{where}: nb.call without a probe name")
                 continue
@@ -616,6 +625,10 @@ def test_a(nb, seed, made_up):
     nb.call("square", **made_up)
     nb.call(f"sq{seed}", x=1)
     nb.call("square", 1)
+
+
+def _helper(submission):
+    return submission.call("square", x=1)
 """)
     assert problems[:4] == [
         "test_m.py:3: cannot tell which probe this nb.call names (write the name as a string, "
@@ -626,6 +639,10 @@ def test_a(nb, seed, made_up):
         "or pass one to the helper)",
         "test_m.py:6: nb.call passes inputs by position (use keywords)",
     ]
+    assert (
+        "test_m.py:10: submission.call: name the submission nb, so that this call can be "
+        "checked" in problems
+    )
 
 
 def test_probes_need_a_one_line_docstring_and_nb_first():
