@@ -59,7 +59,7 @@ def test_a_seventh_assignment_needs_only_its_folder(tmp_path):
     (tmp_path / "source" / "07_new").mkdir()
     (tmp_path / "source" / "07_new" / "07_new.ipynb").write_text("{}")
     assert course.assignments() == ["01_a", "02_b", "07_new"]
-    assert course.check("07_new") == "07_new"
+    assert course.require("07_new") == "07_new"
 
 
 def test_a_course_without_source_has_no_assignments(tmp_path):
@@ -69,7 +69,7 @@ def test_a_course_without_source_has_no_assignments(tmp_path):
 def test_an_unknown_assignment_is_refused_with_the_list(tmp_path):
     course = make_course(tmp_path, ["01_a", "02_b"])
     with pytest.raises(ValueError, match=r"unknown assignment '03_c'; this course has: 01_a, 02_b"):
-        course.check("03_c")
+        course.require("03_c")
 
 
 def test_paths_of_an_assignment(tmp_path):
