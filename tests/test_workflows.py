@@ -90,6 +90,7 @@ def test_cpu_job_runs_make_test():
     assert any(s.get("run") == "make test" for s in test["steps"])
 
 
+@pytest.mark.slow
 def test_gpu_job_grades_every_assignment_on_a_self_hosted_runner(tmp_path, stubs):
     gpu = job(ROOT / ".github/workflows/gpu.yml", "grade-solutions")
     assert gpu["runs-on"][0] == "self-hosted" and set(SELF_HOSTED_LABELS) <= set(gpu["runs-on"])
