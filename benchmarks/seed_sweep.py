@@ -115,7 +115,8 @@ def report(assignment, notebook, verdicts, folders, solution: bool) -> tuple[lis
             lines.append(f"  {kind}: {name}: failed on base seeds {failing} of {runs}")
             lines.append(f"    e.g. base seed {first} (test seed {test_seed}): {message[:300]}")
             lines.append(
-                f"    replay: dlcourse grade {assignment} {notebook} --replay {folders[first]}"
+                f"    replay: dlcourse grade {assignment} {notebook} --student {STUDENT} "
+                f"--replay {folders[first]}"
             )
     return lines, not flipped and not (solution and always)
 
