@@ -94,12 +94,10 @@ class Program:
             if isinstance(node, ast.Assign):
                 for target in node.targets:
                     got = _destructure(target, node.value, name.id)
-                    if got is not None:
-                        found.extend(got) if got is not UNKNOWN else found.append(UNKNOWN)
+                    _collect(found, got)
             elif isinstance(node, (ast.For, ast.comprehension)):
                 got = self._loop_values(node.target, node.iter, name.id)
-                if got is not None:
-                    found.extend(got) if got is not UNKNOWN else found.append(UNKNOWN)
+                _collect(found, got)
             elif isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.NamedExpr, ast.With)):
                 if any(
                     isinstance(t, ast.Name) and t.id == name.id
@@ -110,7 +108,7 @@ class Program:
         parameter = isinstance(function, ast.FunctionDef) and name.id in _parameters(function)
         if parameter:  # what its callers pass: none at all for a helper nobody calls
             found.extend(self._argument_values(function, name.id))
-        elif not found and function is not None:  # a global of the module
+        elif not found:  # a global of the module
             return self.origins_in_module(module, name.id)
         return UNKNOWN if UNKNOWN in found else found
 
@@ -155,8 +153,7 @@ class Program:
             if isinstance(node, ast.Assign):
                 for target in node.targets:
                     got = _destructure(target, node.value, ident)
-                    if got is not None:
-                        found.extend(got) if got is not UNKNOWN else found.append(UNKNOWN)
+                    _collect(found, got)
         return UNKNOWN if (UNKNOWN in found or not found) else found
 
     def _loop_values(self, target, iterable, ident):
@@ -322,6 +319,14 @@ class Program:
                 UNKNOWN if UNKNOWN in parts else _limit([keys | added for keys in sum(parts, [])])
             )
         return UNKNOWN
+
+
+def _collect(found: list, got) -> None:
+    """Add what :func:`_destructure` gave to ``found`` (nothing when it bound nothing)."""
+    if got is UNKNOWN:
+        found.append(UNKNOWN)
+    elif got is not None:
+        found.extend(got)
 
 
 def _limit(alternatives):
