@@ -186,3 +186,9 @@ def test_parse_limits_refuses_unknown_names_listing_the_known_ones(pair):
 def test_parse_limits_refuses_values_that_are_not_numbers(pair):
     with pytest.raises(ValueError):
         parse_limits([pair])
+
+
+@pytest.mark.parametrize("pair", ["cell_seconds=0", "memory_mb=-5", "probe_seconds=-0.5"])
+def test_parse_limits_refuses_limits_that_are_not_positive(pair):
+    with pytest.raises(ValueError, match="must be positive"):
+        parse_limits([pair])
