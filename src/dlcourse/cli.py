@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from dlcourse.course import ASSIGNMENTS, Course, parse_limits
+from dlcourse.course import Course, parse_limits
 
 
 @click.group()
@@ -23,6 +23,19 @@ def _course(ctx) -> Course:
     return Course(ctx.obj)
 
 
+def _assignment(ctx, param, value):
+    """Check assignment names against the course found at run time (``source/`` decides)."""
+    if value is None:
+        return None
+    course = _course(ctx)
+    try:
+        for name in value if isinstance(value, tuple) else (value,):
+            course.require(name)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return value
+
+
 @main.command()
 def data():
     """Fetch and verify MNIST into the cache ($DLCOURSE_DATA or ~/.cache/dlcourse)."""
@@ -34,7 +47,7 @@ def data():
 
 @main.command()
 @click.option("--solutions/--no-solutions", default=True, help="Also re-execute the solution notebooks.")
-@click.argument("assignments", nargs=-1, type=click.Choice(ASSIGNMENTS))
+@click.argument("assignments", nargs=-1, callback=_assignment)
 @click.pass_context
 def release(ctx, solutions, assignments):
     """Regenerate release/ and gradebook.db (and solutions/) from source/."""
@@ -49,7 +62,7 @@ def release(ctx, solutions, assignments):
 
 
 @main.command()
-@click.argument("assignment", type=click.Choice(ASSIGNMENTS))
+@click.argument("assignment", callback=_assignment)
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--student", help="Student id when grading a single notebook.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
@@ -122,13 +135,15 @@ def grade(ctx, assignment, path, student, out, workers, force, isolation, limit_
 
 
 @main.command()
-@click.option("--assignment", type=click.Choice(ASSIGNMENTS), default=ASSIGNMENTS[0], show_default=True)
+@click.option("--assignment", callback=_assignment,
+              help="Default: the course's first assignment.")
 @click.pass_context
 def demo(ctx, assignment):
     """Build the release, then grade a demo class (solution, untouched release, partial work)."""
     from dlcourse import build, demo as demo_class, grade as grading
 
     course = _course(ctx)
+    assignment = assignment or course.assignments()[0]
     build.release(course, log=click.echo)
     submitted = demo_class.build_class(course, assignment, course.grading / "demo")
     records = grading.grade(course, assignment, submitted, out=course.grading, force=True)
@@ -144,7 +159,7 @@ def export():
 
 
 @export.command("otter")
-@click.argument("assignment", type=click.Choice(ASSIGNMENTS))
+@click.argument("assignment", callback=_assignment)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("grading/otter"),
               show_default=True, help="Folder for the zip.")
 @click.pass_context
@@ -157,7 +172,7 @@ def export_otter(ctx, assignment, out):
 
 @main.command()
 @click.argument("notebook", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--assignment", type=click.Choice(ASSIGNMENTS), help="Default: from the notebook's name.")
+@click.option("--assignment", callback=_assignment, help="Default: from the notebook's name.")
 @click.option("--isolation", type=click.Choice(["auto", "bwrap", "rlimits"]), default="auto", show_default=True)
 @click.pass_context
 def check(ctx, notebook, assignment, isolation):
