@@ -112,10 +112,14 @@ def list_tests(course: Course, assignment: str) -> list[dict]:
 
 def run_graders(course: Course, assignment: str, submission) -> dict:
     """Run the hidden graders against a started submission; return the judge's result."""
+    from dlcourse import checks, screening
+
     plugin = JudgePlugin(submission)
+    checks.start_run(course.graders(assignment))  # flags: evidence for the instructor only
+    scanned = screening.scan(submission.cells)  # before a restart blanks a cell
     try:
         pytest.main(graders_argv(course, assignment), plugins=[plugin, sys.modules[__name__]])
     finally:
         submission.close()
     return {"tests": plugin.tests(), "execution": submission.execution, "error": submission.error,
-            "restarts": submission.restarts}
+            "restarts": submission.restarts, "flags": scanned + checks.flags()}
