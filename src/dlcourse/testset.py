@@ -30,8 +30,13 @@ import torch.nn.functional as F
 # Each bar must sit that far (plus the perturbation's mean effect) below the reference.
 SCORED = 9_000
 CLEAN = 1_000  # the unperturbed, unscored detection subset (disjoint from the scored one)
-SHIFT = 0.2  # largest sub-pixel shift along each axis, in pixels (uniform in [-SHIFT, SHIFT])
-NOISE = 0.01  # sd of the Gaussian pixel noise (about 2.5 of 255 grey levels) before clamping
+# The change: a sub-pixel shift (uniform in [-SHIFT, SHIFT] px per axis, bilinear) and noise.
+# Either alone makes every image differ from its public original, also after rounding to 8 bits
+# (measured: 0 of 100,000). The shift is small because Module 2's softmax regression is the most
+# sensitive model: measured on its reference recipe, 0.1 px costs it 0.15 % and 0.2 px 0.3 %,
+# 0.05 px about 0.06 %; noise of sd 0.01 costs nothing (benchmarks/testset_margin.py).
+SHIFT = 0.05
+NOISE = 0.01  # sd of the Gaussian pixel noise (2.5 of 255 grey levels), then clamped
 
 # Flags (never grades). An honest model's clean-minus-perturbed accuracy differs from 0 by the
 # perturbation's mean effect (<= 0.1 % for the references, measured) plus sampling noise: a gap
@@ -143,11 +148,10 @@ def suspicions(result: Score) -> list[tuple[str, str]]:
     gap = _gap_flag(result, "perturbed", "private", PRIVATE_GAP_ALLOWANCE)
     if gap:
         found.append(("public_better_than_private", gap))
-    best = [(part, result.of(part)) for part in ("perturbed", "clean") if part in result.parts]
-    perfect = [f"{acc:.2%} on the {part} images" for part, acc in best if acc >= NEAR_PERFECT]
-    if perfect:
+    if "perturbed" in result.parts and result.of("perturbed") >= NEAR_PERFECT:
         found.append(("near_perfect_accuracy",
-                      f"{' and '.join(perfect)} (at least {NEAR_PERFECT:.1%}: beyond the best "
+                      f"{result.of('perturbed'):.2%} correct on {result.parts['perturbed'][1]} "
+                      f"perturbed public images (at least {NEAR_PERFECT:.1%}: beyond the best "
                       f"published MNIST models); test-set seed {result.seed}"))
     return found
 
