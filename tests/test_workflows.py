@@ -43,6 +43,7 @@ if "--out" in args:  # the full record, as dlcourse grade saves it, naming the i
 print(json.dumps(record))
 """
 SANDBOX_STEP = "Let bubblewrap create user namespaces"
+TESTS_GRADE = "Grade in the sandbox, and fail if any result ran with less"
 
 
 
@@ -163,8 +164,7 @@ def _index(job_: dict, name: str) -> int:
 
 
 @pytest.mark.parametrize("path, name, grading, check", [
-    (".github/workflows/tests.yml", "test", "Grade in the sandbox, and fail if any result ran with less",
-     "Grade in the sandbox, and fail if any result ran with less"),
+    (".github/workflows/tests.yml", "test", TESTS_GRADE, TESTS_GRADE),
     (".github/workflows/gpu.yml", "grade-solutions", "Grade the solution notebooks",
      "Fail unless every grade ran in the sandbox"),
     ("classroom/.github/workflows/classroom.yml", "run-autograding-tests", "Grade the notebook",

@@ -134,7 +134,8 @@ def close(actual: torch.Tensor, expected: torch.Tensor, *, atol: float, rtol: fl
         ((actual - expected).abs() <= atol + rtol * expected.abs()).all())
 
 
-def accuracy_input(predictions, labels: torch.Tensor, name: str = "the predictions") -> torch.Tensor:
+def accuracy_input(predictions, labels: torch.Tensor,
+                   name: str = "the predictions") -> torch.Tensor:
     """Predictions checked to be integer class indices of the labels' shape."""
     preds = tensor(predictions, name, shape=labels.shape)
     expect(not preds.is_floating_point() and not preds.is_complex(),

@@ -81,8 +81,8 @@ def flag_summary(records: list[dict]) -> str:
     flagged = [r for r in records if r.get("flags")]
     if not flagged:
         return ""
-    lines = [f"flagged for the instructor (grades unchanged): {len(flagged)} of "
-             f"{len(records)} submissions"]
+    lines = [(f"flagged for the instructor (grades unchanged): {len(flagged)} of "
+              f"{len(records)} submissions")]
     for record in flagged:
         lines.append(f"  {record.get('student', '?')}: {len(record['flags'])} flag(s)")
         for f in record["flags"]:

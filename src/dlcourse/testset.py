@@ -149,10 +149,10 @@ def suspicions(result: Score) -> list[tuple[str, str]]:
     if gap:
         found.append(("public_better_than_private", gap))
     if "perturbed" in result.parts and result.of("perturbed") >= NEAR_PERFECT:
-        found.append(("near_perfect_accuracy",
-                      f"{result.of('perturbed'):.2%} correct on {result.parts['perturbed'][1]} "
-                      f"perturbed public images (at least {NEAR_PERFECT:.1%}: beyond the best "
-                      f"published MNIST models); test-set seed {result.seed}"))
+        evidence = (f"{result.of('perturbed'):.2%} correct on {result.parts['perturbed'][1]} "
+                    f"perturbed public images (at least {NEAR_PERFECT:.1%}: beyond the best "
+                    f"published MNIST models); test-set seed {result.seed}")
+        found.append(("near_perfect_accuracy", evidence))
     return found
 
 
