@@ -196,3 +196,66 @@ def test_flag_summary_counts_flagged_submissions():
     assert summary[1].strip() == "bob: 2 flag(s)"
     assert "near_perfect_accuracy in test_mnist_test_accuracy: 99.9%" in summary[3]
     assert screening.flag_summary(records[:1]) == ""
+
+
+# --- a private set through a real worker ------------------------------------------------------
+
+NOTEBOOK_CELL = '''
+import torch
+from dlcourse.data import load_mnist
+
+x, y = load_mnist("train")
+centroids = torch.stack([x[y == k].mean(0) for k in range(10)]).flatten(1)
+
+
+def predict(images):
+    return torch.cdist(images.flatten(1), centroids).argmin(1)
+'''
+
+PROBES = '''
+def predict(nb, images):
+    return nb.predict(images)
+
+
+def can_read(nb, path):
+    try:
+        with open(path, "rb") as f:
+            return len(f.read(16)) > 0
+    except OSError:
+        return False
+'''
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["beside", "instead"])
+def test_private_set_is_scored_through_the_sandbox_and_never_readable(tmp_path, course, honest,
+                                                                       mode):
+    import nbformat
+
+    from dlcourse.judge import Submission
+
+    x, y = load_mnist("train")
+    pick = torch.randperm(len(x), generator=torch.Generator().manual_seed(_seed()))[:400]
+    graders = tmp_path / "graders"
+    graders.mkdir()
+    torch.save({"images": x[pick], "labels": y[pick]}, graders / "mine.pt")
+    (graders / "assignment.toml").write_text(f'[test_set]\nprivate = "mine.pt"\nmode = "{mode}"\n')
+    notebook = tmp_path / "nb.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(NOTEBOOK_CELL)]),
+                   str(notebook))
+    a = "02_softmax_regression"
+    nb = Submission(course, a, notebook, "auto", course.limits(a), probes_source=PROBES)
+    try:
+        seed = _seed()
+        got = checks.hidden_test_accuracy(nb, "predict", "predict's digits", seed=seed,
+                                          graders=graders)
+        if nb.isolation == "bwrap":  # under rlimits the worker could read it (documented)
+            assert nb.call("can_read", path="/data/MNIST/raw/train-labels-idx1-ubyte") is True
+            assert nb.call("can_read", path=str(graders / "mine.pt")) is False
+    finally:
+        nb.close()
+    images, labels = mnist_test_split()
+    private = testset.load_private(graders / "mine.pt")
+    hidden = testset.draw(images, labels, seed, private, mode)  # the same draw, replayed here
+    expected = testset.score(hidden, honest(hidden.images)).accuracy
+    assert got == pytest.approx(expected, abs=2 / (400 if mode == "instead" else 9400))
