@@ -159,7 +159,11 @@ def list_tests(course: Course, assignment: str) -> list[dict]:
 def run_graders(course: Course, assignment: str, submission, seed: int | None = None,
                 seeds: dict | None = None) -> dict:
     """Run the hidden graders against a started submission; return the judge's result."""
+    from dlcourse import checks, screening
+
     plugin = JudgePlugin(submission, seed, seeds)
+    checks.start_run(course.graders(assignment))  # flags: evidence for the instructor only
+    scanned = screening.scan(submission.cells)  # before a restart blanks a cell
     try:
         code = pytest.main(graders_argv(course, assignment), plugins=[plugin, sys.modules[__name__]])
     finally:
@@ -168,4 +172,4 @@ def run_graders(course: Course, assignment: str, submission, seed: int | None = 
         raise RuntimeError(f"pytest could not run the graders of {assignment} (exit {code})")
     return {"tests": plugin.tests(), "execution": submission.execution, "error": submission.error,
             "restarts": submission.restarts, "seed": plugin.base_seed, "seeds": dict(plugin.seeds),
-            "grader_errors": plugin.grader_errors}
+            "grader_errors": plugin.grader_errors, "flags": scanned + checks.flags()}
