@@ -47,7 +47,8 @@ def hidden_test_accuracy(nb, probe: str, name: str, *, seed: int | None = None,
                          graders: Path | None = None) -> float:
     """Send this run's hidden test set to ``probe``; score its labels with the judge's own.
 
-    The set is drawn from ``seed`` (a fresh run-time draw by default): a random subset of
+    The set is drawn from ``seed`` (by default derived from the running test's recorded seed,
+    so a replay draws the same set): a random subset of
     MNIST's test split in random order, each image perturbed a little, mixed with unscored clean
     images and the instructor's private set, if any (:mod:`dlcourse.testset`). What an honest
     model would not answer is flagged for the instructor; flags never change the grade.
@@ -57,7 +58,9 @@ def hidden_test_accuracy(nb, probe: str, name: str, *, seed: int | None = None,
     graders = graders or RUN.get("graders")
     private, mode = testset.private_config(graders) if graders else (None, "beside")
     images, labels = mnist_test_split()
-    hidden = testset.draw(images, labels, testset.draw_seed() if seed is None else seed,
+    if seed is None:  # the running test's recorded seed, else a fresh draw
+        seed = RUN.get("seed", testset.draw_seed())
+    hidden = testset.draw(images, labels, seed,
                           testset.load_private(private) if private else None, mode)
     predictions = accuracy_input(nb.call(probe, images=hidden.images), hidden.labels, name)
     result = testset.score(hidden, predictions)

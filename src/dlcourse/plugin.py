@@ -104,6 +104,14 @@ class JudgePlugin:
                                "cell": marker.kwargs["cell"], "max_points": float(marker.kwargs["points"]),
                                "description": describe(item, marker), "hint": marker.kwargs.get("hint", "")})
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item):
+        """The running test's seed, for helpers that draw data without the fixture (the hidden
+        test set): recorded with the test, so a replay draws the same."""
+        from dlcourse import checks
+
+        checks.RUN["seed"] = derive_seed(self.seed_for(item.nodeid.split("::", 1)[-1]), "test set")
+
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
         outcome = yield
