@@ -129,15 +129,32 @@ def export_otter(ctx, assignment, out):
 
 
 @main.command()
-@click.argument("notebook", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("notebook", type=click.Path(exists=True, path_type=Path))
+@click.option("--all", "all_", is_flag=True,
+              help="NOTEBOOK is a folder: check every assignment's notebook in it, one overview.")
 @click.option("--assignment", type=click.Choice(ASSIGNMENTS), help="Default: from the notebook's name.")
 @click.option("--isolation", type=click.Choice(["auto", "bwrap", "rlimits"]), default="auto", show_default=True)
 @click.pass_context
-def check(ctx, notebook, assignment, isolation):
+def check(ctx, notebook, all_, assignment, isolation):
     """Run your notebook as the grader will, with the visible tests only, and report each exercise."""
-    from dlcourse import check as checking
+    from dlcourse import selfcheck
+    from dlcourse.catalog import Catalog
 
-    result = checking.check(_course(ctx), notebook, assignment, isolation)
-    click.echo(checking.render(result))
-    if result.get("error") or any(e["state"] != "done" for e in result.get("exercises", [])):
-        ctx.exit(1)
+    try:
+        catalog = Catalog.find(ctx.obj)
+    except FileNotFoundError as exc:
+        raise click.ClickException(str(exc)) from None
+    if all_:
+        if not notebook.is_dir():
+            raise click.BadParameter("with --all, give a folder", param_hint="NOTEBOOK")
+        results = selfcheck.check_all(catalog, notebook, isolation, log=lambda m: click.echo(m, err=True))
+        click.echo(selfcheck.render_all(results))
+        ctx.exit(0 if all(selfcheck.passed(r) for r in results) else 1)
+    if notebook.is_dir():
+        raise click.BadParameter("give a notebook, or a folder with --all", param_hint="NOTEBOOK")
+    try:
+        result = selfcheck.check(catalog, notebook, assignment, isolation)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(selfcheck.render(result))
+    ctx.exit(0 if selfcheck.passed(result) else 1)
