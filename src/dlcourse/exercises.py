@@ -73,3 +73,21 @@ def from_dicts(items: list[dict]) -> list[Exercise]:
 
 def by_cell(exercises: list[Exercise]) -> dict[str, Exercise]:
     return {cell: ex for ex in exercises for cell in ex.cells}
+
+
+_CACHE: dict[tuple, list[Exercise]] = {}
+
+
+def course_outline(course, assignment: str) -> list[Exercise]:
+    """The exercises of an assignment of a course checkout (its release, else its source)."""
+    from dlcourse.notebook import read
+
+    path = course.release_notebook(assignment)
+    if not path.is_file():
+        path = course.source_notebook(assignment)
+    if not path.is_file():
+        return []
+    key = (str(path), path.stat().st_mtime_ns)
+    if key not in _CACHE:
+        _CACHE[key] = outline(read(path))
+    return _CACHE[key]

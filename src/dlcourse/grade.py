@@ -205,7 +205,7 @@ def grade(course: Course, assignment: str, path: Path, *, student: str | None = 
             saved.parent.mkdir(parents=True, exist_ok=True)
             saved.with_suffix(".tmp").write_text(json.dumps(record, indent=1))
             saved.with_suffix(".tmp").replace(saved)
-            feedback.write(record, out / "feedback")
+            feedback.write(record, out / "feedback", course)
             keep_autograded(course, assignment, job, out)
             gradebook.record(db, assignment, job.student, cell_scores(record))  # commit = graded
             records[job.student] = record
