@@ -112,6 +112,26 @@ def demo(ctx, assignment):
 
 
 @main.group()
+def bundle():
+    """Generate what is handed out."""
+
+
+@bundle.command("student")
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--classroom", is_flag=True, help="Also include the GitHub Classroom template.")
+@click.option("--no-wheel", is_flag=True, help="Source only (no wheel in dist/).")
+@click.pass_context
+def bundle_student(ctx, out, classroom, no_wheel):
+    """The student package: release notebooks, `dlcourse check`, limits; no graders, checked."""
+    from dlcourse import bundle as bundling
+
+    try:
+        click.echo(bundling.write(_course(ctx), out, classroom=classroom, wheel=not no_wheel))
+    except (bundling.Leak, FileExistsError) as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@main.group()
 def export():
     """Export an assignment's autograder for other tools."""
 
@@ -158,3 +178,16 @@ def check(ctx, notebook, all_, assignment, isolation):
         raise click.ClickException(str(exc)) from None
     click.echo(selfcheck.render(result))
     ctx.exit(0 if selfcheck.passed(result) else 1)
+
+
+def _hide_instructor_commands() -> None:
+    """In the student package (no grader modules) only the student commands exist."""
+    import importlib.util
+
+    if importlib.util.find_spec("dlcourse.grade") is None:
+        for name in list(main.commands):
+            if name not in ("check", "data"):
+                main.commands.pop(name)
+
+
+_hide_instructor_commands()
