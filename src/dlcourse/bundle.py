@@ -202,7 +202,7 @@ def audit(course: Course, folder: Path) -> list[str]:
             found.append(f"{rel}: a course-only folder")
         for piece in secret["test-split labels"]:
             if piece in data:
-                found.append(f"{rel}: the hidden test split's labels")
+                found.append(f"{rel}: test-split labels (of the hidden MNIST test split)")
         text = data.decode("utf-8", errors="replace")
         if "\n" in text or len(text) < 10_000_000:
             lines = _lines(text.replace("\\n", "\n").replace('\\"', '"'))
