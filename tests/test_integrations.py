@@ -59,6 +59,13 @@ GRADESCOPE_SCHEMA = {  # Gradescope autograder results.json, as documented by Gr
         "output": {"type": "string"},
         "visibility": {"enum": ["hidden", "after_due_date", "after_published", "visible"]},
         "stdout_visibility": {"enum": ["hidden", "after_due_date", "after_published", "visible"]},
+        "extra_data": {"type": "object"},
+        "leaderboard": {"type": "array", "items": {
+            "type": "object",
+            "required": ["name", "value"],
+            "properties": {"name": {"type": "string"}, "value": {"type": ["number", "string"]},
+                           "order": {"enum": ["asc", "desc"]}},
+            "additionalProperties": False}},
         "tests": {"type": "array", "items": {
             "type": "object",
             "required": ["score", "max_score"],

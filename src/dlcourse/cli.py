@@ -65,8 +65,11 @@ def release(ctx, solutions, assignments):
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "gradescope"]), default="table",
               show_default=True, help="gradescope: print Gradescope's results.json for one notebook, or "
               "write <out>/gradescope/<student>/results.json for a folder.")
+@click.option("--hidden-until-due", is_flag=True,
+              help="gradescope: each test's result visible after the due date (the score at once).")
 @click.pass_context
-def grade(ctx, assignment, path, student, out, workers, force, isolation, limit_pairs, as_json, fmt):
+def grade(ctx, assignment, path, student, out, workers, force, isolation, limit_pairs, as_json, fmt,
+          hidden_until_due):
     """Grade a notebook, or a folder of submissions (nbgrader's submitted/<student>/<assignment>/)."""
     from dlcourse import grade as grading
 
@@ -83,12 +86,12 @@ def grade(ctx, assignment, path, student, out, workers, force, isolation, limit_
         public = [grading.public(r) for r in records]
         click.echo(json.dumps(public[0] if single and len(public) == 1 else public, indent=1))
     elif fmt == "gradescope" and single:
-        click.echo(json.dumps(grading.gradescope(records[0]), indent=1))
+        click.echo(json.dumps(grading.gradescope(records[0], hidden_until_due), indent=1))
     elif fmt == "gradescope":
         for record in records:
             target = Path(out or course.grading) / "gradescope" / record["student"] / "results.json"
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(json.dumps(grading.gradescope(record), indent=1))
+            target.write_text(json.dumps(grading.gradescope(record, hidden_until_due), indent=1))
             click.echo(target)
     else:
         click.echo(grading.table(records))
@@ -134,6 +137,39 @@ def bundle_student(ctx, out, classroom, no_wheel):
 @main.group()
 def export():
     """Export an assignment's autograder for other tools."""
+
+
+@export.command("canvas")
+@click.argument("assignments", nargs=-1, required=True, type=click.Choice(ASSIGNMENTS))
+@click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="CSV: student,name,id,sis_user_id,sis_login_id,section (student = dlcourse id).")
+@click.option("--gradebook", "db", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Default: grading/gradebook.db.")
+@click.option("--column", "columns", multiple=True, help="Canvas column name per assignment, e.g. "
+              "'Module 1 (1234)' to match an existing Canvas assignment (default: its name).")
+@click.option("--missing", default="", help="Score for a listed student with no submission "
+              "(default: empty, which Canvas leaves unchanged).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Default: stdout.")
+@click.pass_context
+def export_canvas(ctx, assignments, roster, db, columns, missing, out):
+    """The CSV Canvas's gradebook import reads, from the gradebook and a roster."""
+    import sys
+
+    from dlcourse.exports import canvas
+
+    db = db or _course(ctx).grading / "gradebook.db"
+    try:
+        text, unlisted = canvas.export(db, list(assignments), roster, columns=list(columns) or None,
+                                       missing=missing)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    if unlisted:
+        click.echo(f"not in the roster (left out): {', '.join(unlisted)}", err=True)
+    if out:
+        out.write_text(text, encoding="utf-8")
+        click.echo(out)
+    else:
+        sys.stdout.write(text)
 
 
 @export.command("otter")

@@ -23,6 +23,7 @@ from tqdm import tqdm
 
 from dlcourse import feedback, gradebook, sandbox
 from dlcourse.course import Course
+from dlcourse.exports.gradescope import results as gradescope  # noqa: F401 (moved there)
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,127}$")
 
@@ -114,7 +115,8 @@ def make_record(assignment: str, student: str, tests: list[dict], judged: dict) 
         rows.append({"name": test["name"], "cell": test["cell"],
                      "points": test["max_points"] if passed else 0.0, "max_points": test["max_points"],
                      "passed": passed, "message": "" if passed else message,
-                     "description": test.get("description", ""), "hint": test.get("hint", "")})
+                     "description": test.get("description", ""), "hint": test.get("hint", ""),
+                     "metrics": (got or {}).get("metrics") or {}})
     return {"assignment": assignment, "student": student,
             "score": sum(r["points"] for r in rows), "max_score": sum(r["max_points"] for r in rows),
             "tests": rows, "error": error, "execution": judged.get("execution", [])}
@@ -125,21 +127,6 @@ def public(record: dict) -> dict:
     keep = ("name", "cell", "points", "max_points", "passed", "message")
     return {**{k: record[k] for k in ("assignment", "student", "score", "max_score")},
             "tests": [{k: t[k] for k in keep} for t in record["tests"]]}
-
-
-def gradescope(record: dict) -> dict:
-    """Gradescope's results.json for one submission (messages are written to be shown)."""
-    return {
-        "score": record["score"],
-        "output": f"{record['assignment']}: {record['score']:g} / {record['max_score']:g}"
-                  + (f"\n{record['error']}" if record.get("error") else ""),
-        "visibility": "visible",
-        "stdout_visibility": "hidden",
-        "tests": [{"name": t["name"], "number": str(i + 1), "score": t["points"],
-                   "max_score": t["max_points"], "status": "passed" if t["passed"] else "failed",
-                   "output": t["message"] or "passed", "tags": [t["cell"]], "visibility": "visible"}
-                  for i, t in enumerate(record["tests"])],
-    }
 
 
 def keep_autograded(course: Course, assignment: str, job: Job, out: Path) -> None:

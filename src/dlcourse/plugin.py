@@ -79,6 +79,9 @@ class JudgePlugin:
         elif report.skipped and entry["passed"]:
             entry["passed"] = False
             entry["message"] = "skipped"
+        if report.when == "call":  # numbers a grader measured (record_property), e.g. accuracy
+            entry.setdefault("metrics", {}).update(
+                {str(k): float(v) for k, v in report.user_properties if isinstance(v, (int, float))})
 
     def tests(self) -> list[dict]:
         out = []
@@ -89,7 +92,8 @@ class JudgePlugin:
                         "points": item["max_points"] if passed else 0.0,
                         "max_points": item["max_points"], "passed": passed,
                         "message": "" if passed else result["message"],
-                        "description": item["description"], "hint": item["hint"]})
+                        "description": item["description"], "hint": item["hint"],
+                        "metrics": result.get("metrics", {})})
         return out
 
 
