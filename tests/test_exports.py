@@ -25,12 +25,12 @@ dave,Dave Null,1004,S1004,dave@uni.example,Section 2
 """
 
 
-def hand_built_gradebook(path, structure: dict) -> None:
+def hand_built_gradebook(path, structure: dict, due: dict | None = None) -> None:
     """An nbgrader gradebook with the given ``{assignment: {grade cell: max score}}``."""
     venv_on_path()  # a new gradebook runs nbgrader's `alembic` migrations
     with gradebook.open_gradebook(path) as gb:
         for assignment, cells in structure.items():
-            gb.add_assignment(assignment)
+            gb.add_assignment(assignment, duedate=(due or {}).get(assignment))
             gb.add_notebook(assignment, assignment)
             for cell, points in cells.items():
                 gb.add_grade_cell(cell, assignment, assignment, max_score=points, cell_type="code")

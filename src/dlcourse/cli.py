@@ -114,6 +114,29 @@ def demo(ctx, assignment):
     click.echo(f"Feedback:  {course.grading / 'feedback'}/<student>/{assignment}/feedback.html")
 
 
+@main.command()
+@click.argument("assignment", type=click.Choice(ASSIGNMENTS))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Default: <gradebook's folder>/report/<assignment>/.")
+@click.option("--gradebook", "db", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Default: grading/gradebook.db.")
+@click.option("--results", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Result records (default: results/ next to the gradebook).")
+@click.option("--submitted", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="nbgrader course folder whose submitted/*/<assignment>/timestamp.txt give the "
+              "submission times (default: the times the gradebook recorded).")
+@click.pass_context
+def report(ctx, assignment, out, db, results, submitted):
+    """A class report: scores, pass rate and discrimination per test, failures, run times, late work."""
+    from dlcourse import report as reporting
+
+    try:
+        click.echo(reporting.report(_course(ctx), assignment, gradebook=db, results=results,
+                                    submitted=submitted, out=out))
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 @main.group()
 def bundle():
     """Generate what is handed out."""

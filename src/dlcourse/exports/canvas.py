@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import io
-import sqlite3
 from pathlib import Path
 
 HEADER = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
@@ -36,21 +35,13 @@ def read_roster(path: Path) -> list[dict]:
 
 
 def scores(gradebook: Path, assignment: str) -> tuple[float, dict[str, float]]:
-    """The assignment's points possible, and each graded student's total (sum of grade cells)."""
-    with sqlite3.connect(f"file:{Path(gradebook).resolve()}?mode=ro", uri=True) as conn:
-        cells = ("FROM grade_cells g JOIN base_cell b ON g.id = b.id JOIN notebook n "
-                 "ON b.notebook_id = n.id JOIN assignment a ON n.assignment_id = a.id WHERE a.name = ?")
-        (possible,) = conn.execute(f"SELECT COALESCE(SUM(g.max_score), 0) {cells}", (assignment,)).fetchone()
-        totals = dict(conn.execute(
-            "SELECT s.student_id, SUM(COALESCE(gr.manual_score, gr.auto_score, 0) "
-            "+ COALESCE(gr.extra_credit, 0)) FROM grade gr "
-            "JOIN submitted_notebook sn ON gr.notebook_id = sn.id "
-            "JOIN submitted_assignment s ON sn.assignment_id = s.id "
-            "JOIN assignment a ON s.assignment_id = a.id WHERE a.name = ? GROUP BY s.student_id",
-            (assignment,)))
-    if not possible:
-        raise ValueError(f"{gradebook} has no assignment {assignment!r}")
-    return float(possible), {k: float(v) for k, v in totals.items()}
+    """The assignment's points possible, and each graded student's total."""
+    from dlcourse.scores import totals
+
+    table = totals(gradebook, assignment)
+    if not table["possible"]:
+        raise ValueError(f"{gradebook} has no grade cells for {assignment!r}")
+    return table["possible"], table["scores"]
 
 
 def _number(value: float) -> str:
