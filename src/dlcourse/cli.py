@@ -137,6 +137,25 @@ def report(ctx, assignment, out, db, results, submitted):
         raise click.ClickException(str(exc)) from None
 
 
+@main.command()
+@click.argument("assignment", type=click.Choice(ASSIGNMENTS))
+@click.argument("course_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Default: grading/similarity/<assignment>/.")
+@click.option("--threshold", default=0.5, show_default=True, help="List pairs at or above this similarity.")
+@click.pass_context
+def similarity(ctx, assignment, course_dir, out, threshold):
+    """Pairs of submissions whose own code overlaps (copydetect), for a person to review."""
+    from dlcourse import similarity as sim
+
+    course = _course(ctx)
+    path, pairs = sim.run(course, assignment, course_dir, out or course.grading / "similarity" / assignment,
+                          threshold=threshold)
+    for p in pairs[:10]:
+        click.echo(f"{p.similarity:6.0%}  {p.a}  {p.b}")
+    click.echo(path)
+
+
 @main.group()
 def bundle():
     """Generate what is handed out."""
