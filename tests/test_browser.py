@@ -1,6 +1,6 @@
 """The feedback page, the class report and the similarity report in headless Chromium: no
 console error, the figures load, the text a reader needs is there, and nothing a student wrote
-ran as script. ``DLCOURSE_SCREENSHOTS=docs/ pytest tests/test_browser.py`` refreshes the
+ran as script. ``DLCOURSE_SCREENSHOTS=docs/screenshots pytest tests/test_browser.py`` refreshes the
 screenshots the README shows."""
 
 from __future__ import annotations
