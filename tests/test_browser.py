@@ -9,15 +9,15 @@ import os
 from pathlib import Path
 
 import pytest
-
 from chromium import CHROMIUM, Chromium
 from conftest import dlcourse, submit
+from test_feedback import A, evil_record, graded  # noqa: F401 (fixtures)
+from test_report import A as REPORT_A
+from test_similarity import classroom  # noqa: F401 (fixture)
+
 from dlcourse import feedback
 from dlcourse.exercises import course_outline
 from dlcourse.notebook import read
-from test_feedback import A, evil_record, graded  # noqa: F401 (fixtures)
-from test_report import A as REPORT_A, hand_built_class  # noqa: F401 (fixture)
-from test_similarity import classroom  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None, reason="chromium is not installed (scripts/setup.sh installs Debian's chromium as root)")
@@ -81,7 +81,7 @@ def test_hostile_feedback_runs_nothing_in_chromium(browser, graded, course, tmp_
         assert "<script>document.title='pwned'" in text and "␛" in text  # shown as text
 
 
-def test_class_report_in_chromium(browser, hand_built_class, tmp_path):  # noqa: F811
+def test_class_report_in_chromium(browser, hand_built_class, tmp_path):
     out = tmp_path / "report"
     dlcourse("report", REPORT_A, "--gradebook", str(hand_built_class / "grading" / "gradebook.db"),
              "--submitted", str(hand_built_class), "--out", str(out))

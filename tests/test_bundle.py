@@ -12,8 +12,8 @@ import sysconfig
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, dlcourse
+
 from dlcourse import bundle
 from dlcourse.course import Course
 
@@ -47,7 +47,7 @@ def test_bundle_has_no_graders_solutions_probes_or_test_split(student_bundle, co
     assert not [p for p in files if {"autograder", "source", "solutions"} & set(p.parts)]
     release = "".join(course.release_notebook(a).read_text() for a in course.assignments())
     hidden = {n for a in course.assignments() for p in course.graders(a).glob("test_*.py")
-              for n in re.findall(r"^def (test_\w+)", p.read_text(), re.M) if n not in release}
+              for n in re.findall(r"^def (test_\w+)", p.read_text(), re.MULTILINE) if n not in release}
     assert len(hidden) > 50
     text = "".join(p.read_text(errors="replace") for p in files if p.suffix != ".whl")
     assert not [n for n in hidden if n in text]

@@ -33,7 +33,7 @@ SEEDS = ("__init__", "__main__", "cli", "selfcheck", "data", "worker", "protocol
 STUDENT_DEPENDENCIES = {"torch", "torchvision", "jupyter", "ipykernel", "nbformat", "matplotlib",
                         "click", "tqdm"}
 MIN_LINE = 16  # shorter lines (``return x``, ``import torch``) say nothing about a solution
-SOLUTION = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.S)
+SOLUTION = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.DOTALL)
 
 
 class Leak(RuntimeError):

@@ -14,18 +14,14 @@ from importlib import resources
 from pathlib import Path
 
 from dlcourse.course import ASSIGNMENTS, Course, Limits
-from dlcourse.exercises import Exercise, from_dicts, outline
-from dlcourse.notebook import read
+from dlcourse.exercises import Exercise, course_outline, from_dicts
 
 PACKAGED = "course.json"
 
 
 def describe(course: Course, assignment: str) -> dict:
     """One assignment's entry, from a course checkout."""
-    notebook = course.release_notebook(assignment)
-    if not notebook.is_file():
-        notebook = course.source_notebook(assignment)
-    exercises = outline(read(notebook))
+    exercises = course_outline(course, assignment)
     return {"notebook": course.notebook_name(assignment), "limits": asdict(course.limits(assignment)),
             "exercises": [e.to_dict() for e in exercises],
             "names": [n for e in exercises for n in e.names]}
@@ -51,7 +47,7 @@ class Catalog:
         self.data = data["assignments"]
 
     @classmethod
-    def find(cls, course_root: Path | None = None) -> "Catalog":
+    def find(cls, course_root: Path | None = None) -> Catalog:
         """The course checkout (``--course``, ``$DLCOURSE_ROOT`` or around the current folder),
         else the catalog inside the installed student package."""
         try:

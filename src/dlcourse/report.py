@@ -68,7 +68,7 @@ def _submitted_times(submitted: Path | None, assignment: str, students) -> dict:
             except ValueError:
                 continue
             out[student] = value.replace(tzinfo=None) if value.tzinfo is None else \
-                value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+                value.astimezone(datetime.UTC).replace(tzinfo=None)
     return out
 
 
