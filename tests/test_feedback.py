@@ -35,10 +35,10 @@ def evil_record() -> dict:
 def test_hostile_text_is_escaped_made_visible_and_bounded(course):
     html = feedback.render(evil_record(), course_outline(course, A))
     assert "<script" not in html and "<img" not in html and "onerror=\"" not in html
-    assert "&lt;script&gt;" in html and "␛[31m" in html and "\\u202e" in html
+    assert "&lt;script&gt;" in html and "\\x1b[31m" in html and "\\u202e" in html
     assert "\x1b" not in html and "\u202e" not in html
     assert len(html) < 60_000, "a 100 kB message is cut"
-    assert "more characters)" in html
+    assert "more cut)" in html
 
 
 def test_footer_renders_what_is_there_and_tolerates_absence(course):
@@ -97,7 +97,7 @@ def test_graded_feedback_groups_by_exercise(graded):
 
 def test_graded_hostile_messages_are_inert(graded):
     html = (graded / "feedback" / "hostile" / A / "feedback.html").read_text()
-    assert "ValueError" in html and "&lt;script&gt;" in html and "␛" in html
+    assert "ValueError" in html and "&lt;script&gt;" in html and "\\x1b" in html
     assert "<script" not in html and "\x1b" not in html and "<img" not in html
 
 
@@ -105,7 +105,7 @@ def test_check_output_makes_control_characters_visible(graded, tmp_path):
     notebook = graded.parent / "submitted" / "hostile" / A / f"{A}.ipynb"
     done = dlcourse("check", str(notebook), check=False)
     assert done.returncode == 1 and "Fix this first: Exercise 2" in done.stdout
-    assert "\x1b" not in done.stdout and "␛" in done.stdout
+    assert "\x1b" not in done.stdout and "\\x1b" in done.stdout
 
 
 @pytest.mark.parametrize("assignment", Course(ROOT).assignments())

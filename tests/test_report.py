@@ -108,7 +108,7 @@ def test_report_command_writes_html_and_csv(hand_built_class):
              "--submitted", str(root), "--out", str(out))
     html = (out / "report.html").read_text()
     assert html.count("data:image/png;base64,") == 3
-    assert "<script>" not in html and "\x1b" not in html and "&lt;script&gt;" in html and "␛" in html
+    assert "<script>" not in html and "\x1b" not in html and "&lt;script&gt;" in html and "\\x1b" in html
     tests = list(csv.DictReader((out / "tests.csv").open()))
     assert [r["test"] for r in tests][0] == "test_t3" and tests[0]["pass_rate"] == "0.2500"
     assert tests[0]["discrimination"] == "0.3333"

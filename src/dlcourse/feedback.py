@@ -4,7 +4,7 @@ test checked, failures first with their hints, points per exercise, and how it w
 Built only from the result record (descriptions and hints written for students, verdicts,
 messages, cell errors), never from the graders' code, so hidden tests and expected values
 cannot leak. Everything in a record may be student-controlled: it is shown through
-:func:`~dlcourse.textsafe.visible` (control characters visible, lengths bounded) and rendered
+:func:`~dlcourse.pages.shown` (control characters escaped, lengths bounded) and rendered
 by an autoescaping Jinja2 template.
 """
 
@@ -13,8 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from dlcourse import pages
+from dlcourse.pages import shown
 from dlcourse.exercises import Exercise, by_cell
-from dlcourse.textsafe import visible
 
 MESSAGE_CHARS = 1000
 
@@ -23,20 +23,20 @@ def _pts(value) -> str:
     try:
         return f"{float(value):g}"
     except (TypeError, ValueError):
-        return visible(value, 20)
+        return shown(value, 20)
 
 
 def _test(t: dict) -> dict:
-    name = visible(t.get("name", ""), 200)
-    return {"name": name, "what": visible(t.get("description") or name.removeprefix("test_"), 300),
-            "message": visible(t.get("message") or "failed", MESSAGE_CHARS),
-            "hint": visible(t.get("hint") or "", 500), "max_points": _pts(t.get("max_points", 0))}
+    name = shown(t.get("name", ""), 200)
+    return {"name": name, "what": shown(t.get("description") or name.removeprefix("test_"), 300),
+            "message": shown(t.get("message") or "failed", MESSAGE_CHARS),
+            "hint": shown(t.get("hint") or "", 500), "max_points": _pts(t.get("max_points", 0))}
 
 
 def _pairs(value) -> list[tuple[str, str]]:
     if not isinstance(value, dict):
         return []
-    return [(visible(k, 40), visible(v, 200)) for k, v in list(value.items())[:20]]
+    return [(shown(k, 40), shown(v, 200)) for k, v in list(value.items())[:20]]
 
 
 def _seconds(value):
@@ -52,7 +52,7 @@ def view(record: dict, exercises: list[Exercise] | None = None) -> dict:
         groups[ex.label] = {"label": ex.label, "tests": []}
     for t in record.get("tests", []):
         ex = owner.get(t.get("cell"))
-        label = ex.label if ex else f"Checks of {visible(t.get('cell'), 80)}"
+        label = ex.label if ex else f"Checks of {shown(t.get('cell'), 80)}"
         groups.setdefault(label, {"label": label, "tests": []})["tests"].append(t)
     shown, first = [], None
     for group in groups.values():
@@ -67,15 +67,15 @@ def view(record: dict, exercises: list[Exercise] | None = None) -> dict:
         if failed and first is None:
             first = {"exercise": group["label"], "test": failed[0]}
     execution = [c for c in record.get("execution") or [] if isinstance(c, dict)]
-    broken = [{"index": visible(c.get("index", 0) + 1 if isinstance(c.get("index"), int) else "?", 10),
-               "id": visible(c.get("id", ""), 120), "error": visible(c.get("error", ""), MESSAGE_CHARS)}
+    broken = [{"index": shown(c.get("index", 0) + 1 if isinstance(c.get("index"), int) else "?", 10),
+               "id": shown(c.get("id", ""), 120), "error": shown(c.get("error", ""), MESSAGE_CHARS)}
               for c in execution if c.get("status") != "ok"]
     cell_seconds = sum(c["seconds"] for c in execution if isinstance(c.get("seconds"), (int, float)))
     grading = next((record[k] for k in ("grading_seconds", "seconds", "elapsed") if k in record), None)
-    return {"assignment": visible(record.get("assignment", ""), 100),
-            "student": visible(record.get("student", ""), 130),
+    return {"assignment": shown(record.get("assignment", ""), 100),
+            "student": shown(record.get("student", ""), 130),
             "score": _pts(record.get("score", 0)), "max_score": _pts(record.get("max_score", 0)),
-            "error": visible(record["error"], MESSAGE_CHARS) if record.get("error") else "",
+            "error": shown(record["error"], MESSAGE_CHARS) if record.get("error") else "",
             "first": first, "exercises": shown, "broken": broken,
             "cell_seconds": _seconds(cell_seconds) if execution else None,
             "grader": _pairs(record.get("grader")), "limits": _pairs(record.get("limits")),

@@ -1,8 +1,8 @@
 """The HTML pages (feedback, class report, similarity), rendered from Jinja2 templates.
 
 Autoescaping is on for every template, so any text, trusted or not, is HTML-escaped; what the
-student controls is also passed through :func:`dlcourse.textsafe.visible` by the modules that
-build the pages' data.
+student controls is also passed through :func:`shown` (control characters escaped, length
+bounded: :func:`dlcourse.text.clean`) by the modules that build the pages' data.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from dlcourse.text import clean
+
 
 @lru_cache(maxsize=1)
 def environment() -> Environment:
@@ -19,6 +21,11 @@ def environment() -> Environment:
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["pts"] = lambda value: f"{float(value):g}"
     return env
+
+
+def shown(value, limit: int = 2000) -> str:
+    """Any value a page shows, as bounded text with its control characters escaped."""
+    return clean("" if value is None else str(value), limit)
 
 
 def render(template: str, **context) -> str:

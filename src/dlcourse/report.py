@@ -21,10 +21,10 @@ from collections import Counter
 from pathlib import Path
 
 from dlcourse import pages
+from dlcourse.pages import shown
 from dlcourse.course import Course
 from dlcourse.exercises import by_cell, course_outline
 from dlcourse.scores import totals
-from dlcourse.textsafe import visible
 
 CLOSE = 0.5  # a cell or notebook above this fraction of its limit "came close"
 TOP_MESSAGES = 10
@@ -226,15 +226,15 @@ def write(data: dict, out: Path) -> Path:
         tests=[{"name": t["name"], "exercise": t["exercise"], "description": t["description"],
                 "max_points": f"{t['max_points']:g}", "pass_rate": _fmt(100 * t["pass_rate"], 0) if t["pass_rate"] is not None else "", "discrimination": _fmt(t["discrimination"]),
                 "flag": t["flag"]} for t in data["tests"]],
-        failures=[{"test": name, "message": visible(message, 300), "count": count}
+        failures=[{"test": name, "message": shown(message, 300), "count": count}
                   for (name, message), count in data["failures"]],
-        close=[{"student": visible(s, 130), "notebook": _fmt(data["times"][s]["notebook"], 1),
-                "cell": _fmt(data["times"][s]["cell"], 1), "cell_id": visible(data["times"][s]["cell_id"], 80)}
+        close=[{"student": shown(s, 130), "notebook": _fmt(data["times"][s]["notebook"], 1),
+                "cell": _fmt(data["times"][s]["cell"], 1), "cell_id": shown(data["times"][s]["cell_id"], 80)}
                for s in data["close"]],
         limits={"cell": f"{limits.cell_seconds:g}", "notebook": f"{limits.notebook_seconds:g}"},
         due=str(data["due"]) if data["due"] else "",
-        late=[{"student": visible(s, 130), "by": str(delta).split(".")[0]} for s, delta in data["late"]],
-        without_results=[visible(s, 130) for s in data["without_results"]])
+        late=[{"student": shown(s, 130), "by": str(delta).split(".")[0]} for s, delta in data["late"]],
+        without_results=[shown(s, 130) for s in data["without_results"]])
     return pages.write(out / "report.html", page)
 
 

@@ -14,11 +14,16 @@ from pathlib import Path
 from dlcourse.catalog import Catalog
 from dlcourse.judge import Submission
 from dlcourse.notebook import nbgrader_meta, read
-from dlcourse.textsafe import visible
+from dlcourse.text import clean
 
 NAMES_PROBE = "def defined_names(nb):\n    return nb.names()\n"
 STUB = "raise NotImplementedError()"
 MARK = {"done": "✓", "failing": "✗", "not started": "·"}
+
+
+def visible(value, limit: int) -> str:
+    """Student-derived text for the terminal: control characters escaped, length bounded."""
+    return clean("" if value is None else str(value), limit, newlines=False)
 
 
 def _cell_state(ran: dict | None, present: bool, stubbed: bool) -> str:

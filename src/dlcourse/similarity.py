@@ -20,9 +20,9 @@ import numpy as np
 from copydetect import CodeFingerprint, compare_files
 
 from dlcourse import pages
+from dlcourse.pages import shown
 from dlcourse.course import Course
 from dlcourse.notebook import SubmissionError, nbgrader_meta, read, read_code_cells
-from dlcourse.textsafe import visible
 
 NOISE = 25  # k-grams shorter than this many tokens are ignored (copydetect's default)
 GUARANTEE = 30  # overlaps at least this long are always found (copydetect's default)
@@ -94,10 +94,10 @@ def _segments(code: str, slices) -> list[dict]:
     pieces = zip(spans[0].tolist(), spans[1].tolist()) if spans.ndim == 2 and spans.shape[1] else []
     for start, end in pieces:
         if start > pos:
-            out.append({"text": visible(code[pos:start], MAX_CODE), "mark": False})
-        out.append({"text": visible(code[max(start, pos):end], MAX_CODE), "mark": True})
+            out.append({"text": shown(code[pos:start], MAX_CODE), "mark": False})
+        out.append({"text": shown(code[max(start, pos):end], MAX_CODE), "mark": True})
         pos = max(pos, end)
-    out.append({"text": visible(code[pos:], MAX_CODE), "mark": False})
+    out.append({"text": shown(code[pos:], MAX_CODE), "mark": False})
     return out
 
 
@@ -118,7 +118,7 @@ def run(course: Course, assignment: str, course_dir: Path, out: Path, *, thresho
     page = pages.render(
         "similarity.html.j2", assignment=assignment, students=len(codes), threshold=f"{threshold:.0%}",
         compared=len(pairs), above=sum(p.similarity >= threshold for p in pairs),
-        pairs=[{"a": visible(p.a, 130), "b": visible(p.b, 130), "similarity": f"{p.similarity:.0%}",
+        pairs=[{"a": shown(p.a, 130), "b": shown(p.b, 130), "similarity": f"{p.similarity:.0%}",
                 "a_share": f"{p.similarities[0]:.0%}", "b_share": f"{p.similarities[1]:.0%}",
                 "tokens": p.tokens, "above": p.similarity >= threshold,
                 "a_code": _segments(codes[p.a], p.slices[0]), "b_code": _segments(codes[p.b], p.slices[1])}

@@ -8,7 +8,7 @@ assignment's leaderboard.
 
 from __future__ import annotations
 
-from dlcourse.textsafe import visible
+from dlcourse.text import clean
 
 LEADERBOARD = {"accuracy": "Test accuracy (%)"}
 
@@ -33,7 +33,7 @@ def _output(test: dict) -> str:
         text = f"{what}\n{text}"
     if test.get("hint"):
         text += f"\nHint: {test['hint']}"
-    return visible(text, 3000)
+    return clean(text, 3000)
 
 
 def results(record: dict, hidden_until_due: bool = False) -> dict:
@@ -42,7 +42,7 @@ def results(record: dict, hidden_until_due: bool = False) -> dict:
     out = {
         "score": record["score"],
         "output": f"{record['assignment']}: {record['score']:g} / {record['max_score']:g}"
-                  + (f"\n{record['error']}" if record.get("error") else "")
+                  + (f"\n{clean(record['error'], 2000)}" if record.get("error") else "")
                   + ("\nEach test's result is shown after the due date." if hidden_until_due else ""),
         "visibility": "visible",  # the total score: always shown
         "stdout_visibility": "hidden",
