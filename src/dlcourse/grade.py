@@ -14,6 +14,7 @@ and the run goes on. Stopping the run stops all of its grading (see :class:`Run`
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import shutil
@@ -35,6 +36,7 @@ from dlcourse.course import Course, Limits
 from dlcourse.judge import backstop
 from dlcourse.notebook import SubmissionError, open_regular
 from dlcourse.text import ERROR_CHARS, MESSAGE_CHARS, RECORD_BYTES, clean, from_bytes, printable
+from dlcourse.exports.gradescope import results as gradescope  # noqa: F401 (moved there)
 
 # nbgrader's ids: no whitespace (it strips it), no glob characters (its student_id is a
 # glob), no path separators; one form for the gradebook, paths, feedback and tables
@@ -267,6 +269,15 @@ def _text(value, limit: int) -> str:
     return clean(value, limit) if isinstance(value, str) else ""
 
 
+def _metrics(got) -> dict:
+    """Numbers a grader measured with ``record_property`` (Module 6's test accuracy): judge-side."""
+    values = got.get("metrics") if isinstance(got, dict) else None
+    if not isinstance(values, dict):
+        return {}
+    return {_text(k, 40): float(v) for k, v in list(values.items())[:10]
+            if isinstance(k, str) and type(v) in (int, float) and math.isfinite(v)}
+
+
 def make_record(assignment: str, student: str, tests: list[dict], judged: dict) -> dict:
     """The result of one submission, in the documented JSON shape (plus execution details).
 
@@ -290,7 +301,8 @@ def make_record(assignment: str, student: str, tests: list[dict], judged: dict) 
                      "description": _text(test.get("description"), MESSAGE_CHARS),
                      "hint": _text(test.get("hint"), MESSAGE_CHARS),
                      "seed": seed if type(seed) is int else None,
-                     "grader_error": bool(got and got.get("grader_error") is True)})
+                     "grader_error": bool(got and got.get("grader_error") is True),
+                     "metrics": _metrics(got)})
     execution = []
     for cell in judged.get("execution") or []:
         if isinstance(cell, dict):
@@ -333,21 +345,6 @@ def public(record: dict) -> dict:
     keep = ("name", "cell", "points", "max_points", "passed", "message")
     return {**{k: record[k] for k in ("assignment", "student", "score", "max_score")},
             "tests": [{k: t[k] for k in keep} for t in record["tests"]]}
-
-
-def gradescope(record: dict) -> dict:
-    """Gradescope's results.json for one submission (messages are written to be shown)."""
-    return {
-        "score": record["score"],
-        "output": f"{record['assignment']}: {record['score']:g} / {record['max_score']:g}"
-                  + (f"\n{printable(record['error'])}" if record.get("error") else ""),
-        "visibility": "visible",
-        "stdout_visibility": "hidden",
-        "tests": [{"name": t["name"], "number": str(i + 1), "score": t["points"],
-                   "max_score": t["max_points"], "status": "passed" if t["passed"] else "failed",
-                   "output": printable(t["message"]) or "passed", "tags": [t["cell"]], "visibility": "visible"}
-                  for i, t in enumerate(record["tests"])],
-    }
 
 
 def keep_autograded(course: Course, assignment: str, job: Job, out: Path) -> None:
@@ -403,7 +400,7 @@ def record_submission(course: Course, assignment: str, job: Job, record: dict, o
     saved.parent.mkdir(parents=True, exist_ok=True)
     saved.with_suffix(".tmp").write_text(json.dumps(record, indent=1))
     saved.with_suffix(".tmp").replace(saved)
-    feedback.write(record, out / "feedback")
+    feedback.write(record, out / "feedback", course)
     keep_autograded(course, assignment, job, out)
     gradebook.record(db, assignment, job.student, cell_scores(record))  # commit = graded
 

@@ -131,6 +131,9 @@ class JudgePlugin:
         elif report.skipped and entry["passed"]:
             entry["passed"] = False
             entry["message"] = "skipped"
+        if report.when == "call":  # numbers a grader measured (record_property), e.g. accuracy
+            entry.setdefault("metrics", {}).update(
+                {str(k): float(v) for k, v in report.user_properties if isinstance(v, (int, float))})
 
     def tests(self) -> list[dict]:
         out = []
@@ -143,7 +146,8 @@ class JudgePlugin:
                         "message": "" if passed else result["message"],
                         "description": item["description"], "hint": item["hint"],
                         "seed": self.seeds.get(item["name"]),
-                        "grader_error": bool(result.get("grader_error"))})
+                        "grader_error": bool(result.get("grader_error")),
+                        "metrics": result.get("metrics", {})})
         return out
 
 
