@@ -19,6 +19,7 @@ import yaml
 from dlcourse.course import Course
 
 ROOT = Path(__file__).resolve().parents[1]
+ASSIGNMENTS = Course(ROOT).assignments()
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml")) + sorted(
     (ROOT / "classroom" / ".github" / "workflows").glob("*.yml"))
 SELF_HOSTED_LABELS = ["gpu"]  # custom labels of self-hosted runners, for actionlint
