@@ -61,12 +61,17 @@ def release(ctx, solutions, assignments):
               "plain subprocess with resource limits (auto: bwrap where it works).")
 @click.option("--limit", "limit_pairs", multiple=True, metavar="NAME=SECONDS",
               help="Override a time limit of autograder/<assignment>/assignment.toml (repeatable).")
+@click.option("--scheduler", metavar="ADDRESS", help="Grade on a Dask cluster (tcp://HOST:PORT or "
+              "tls://...; default: $DLCOURSE_SCHEDULER, else course.toml's [grading] scheduler).")
+@click.option("--db", metavar="URL", help="Gradebook as a SQLAlchemy URL (sqlite:///..., postgresql+"
+              "psycopg://...; default: $DLCOURSE_DB, course.toml, else <out>/gradebook.db).")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON (same as --format json).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "gradescope"]), default="table",
               show_default=True, help="gradescope: print Gradescope's results.json for one notebook, or "
               "write <out>/gradescope/<student>/results.json for a folder.")
 @click.pass_context
-def grade(ctx, assignment, path, student, out, workers, force, isolation, limit_pairs, as_json, fmt):
+def grade(ctx, assignment, path, student, out, workers, force, isolation, limit_pairs, scheduler, db,
+          as_json, fmt):
     """Grade a notebook, or a folder of submissions (nbgrader's submitted/<student>/<assignment>/)."""
     from dlcourse import grade as grading
 
@@ -76,8 +81,14 @@ def grade(ctx, assignment, path, student, out, workers, force, isolation, limit_
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--limit") from None
     fmt = "json" if as_json else fmt
-    records = grading.grade(course, assignment, path, student=student, out=out, isolation=isolation,
-                            workers=workers, force=force, progress=fmt == "table", limits=limits)
+    from dlcourse.cluster import ClusterLost, GradersDiffer
+
+    try:
+        records = grading.grade(course, assignment, path, student=student, out=out,
+                                isolation=isolation, workers=workers, force=force,
+                                progress=fmt == "table", limits=limits, scheduler=scheduler, db=db)
+    except (ClusterLost, GradersDiffer) as exc:
+        raise click.ClickException(str(exc)) from None
     single = path.suffix == ".ipynb" or path.is_file()
     if fmt == "json":
         public = [grading.public(r) for r in records]
@@ -141,3 +152,28 @@ def check(ctx, notebook, assignment, isolation):
     click.echo(checking.render(result))
     if result.get("error") or any(e["state"] != "done" for e in result.get("exercises", [])):
         ctx.exit(1)
+
+
+@main.command()
+@click.argument("assignment", type=click.Choice(ASSIGNMENTS))
+@click.argument("student")
+@click.option("--hours", type=float, default=0, help="Extension in hours (0 removes it).")
+@click.option("--days", type=float, default=0, help="Extension in days (added to --hours).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Where the gradebook is (default: grading/).")
+@click.option("--db", metavar="URL", help="Gradebook as a SQLAlchemy URL (as for grade).")
+@click.pass_context
+def extend(ctx, assignment, student, hours, days, out, db):
+    """Give a student more time (nbgrader's extension field); regrading applies it."""
+    from dlcourse import course_config, gradebook
+    from dlcourse.grade import STUDENT_ID
+
+    course = _course(ctx)
+    if not STUDENT_ID.match(student):
+        raise click.BadParameter("not a valid student id", param_hint="STUDENT")
+    url = gradebook.working_gradebook(course.gradebook, course_config.setting(
+        course.root, "db", db) or Path(out or course.grading) / "gradebook.db")
+    gradebook.grant_extension(url, assignment, student, hours + 24 * days)
+    due = gradebook.due_for(url, assignment, student)
+    click.echo(f"{student}: {assignment} due {due:%Y-%m-%d %H:%M} UTC" if due else
+               f"{student}: extension of {hours + 24 * days:g} h recorded ({assignment} has no due date)")

@@ -30,6 +30,10 @@ def render(result: dict) -> str:
              f"<h1>{e(result['assignment'])}</h1>",
              f"<p>Student: <b>{e(result['student'])}</b> · Score: <b>{_points(result['score'])} / "
              f"{_points(result['max_score'])}</b></p>"]
+    if result.get("late"):  # deadlines.apply: when it was handed in, and the penalty
+        parts.append(f"<p class='note'>Submitted {e(str(result.get('submitted')))} UTC, due "
+                     f"{e(str(result.get('due')))} UTC: {e(result['late']['text'])} (before the "
+                     f"penalty: {_points(result.get('raw_score', result['score']))})</p>")
     if result.get("error"):
         parts.append(f"<p class='note'>Your notebook could not be fully graded: {e(result['error'])}</p>")
     for cell, tests in groupby(result["tests"], key=lambda t: t["cell"]):

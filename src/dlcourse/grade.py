@@ -21,7 +21,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from dlcourse import feedback, gradebook, sandbox
+from dlcourse import course_config, deadlines, feedback, gradebook, sandbox
 from dlcourse.course import Course
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,127}$")
@@ -117,7 +117,8 @@ def make_record(assignment: str, student: str, tests: list[dict], judged: dict) 
                      "description": test.get("description", ""), "hint": test.get("hint", "")})
     return {"assignment": assignment, "student": student,
             "score": sum(r["points"] for r in rows), "max_score": sum(r["max_points"] for r in rows),
-            "tests": rows, "error": error, "execution": judged.get("execution", [])}
+            "tests": rows, "error": error, "execution": judged.get("execution", []),
+            "grader": judged.get("grader")}
 
 
 def public(record: dict) -> dict:
@@ -161,39 +162,71 @@ def cell_scores(record: dict) -> dict[str, float]:
     return scores
 
 
+def local_pairs(course: Course, assignment: str, jobs: list[Job], *, isolation: str,
+                timeout: float, limits: dict, workers: int):
+    """Yield ``(job, judged)`` from judges on this machine, ``workers`` at a time."""
+    pool = ThreadPoolExecutor(max_workers=max(1, workers))
+    try:
+        futures = {pool.submit(run_judge, course, assignment, job, isolation, timeout, limits): job
+                   for job in jobs}
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 def grade(course: Course, assignment: str, path: Path, *, student: str | None = None,
           out: Path | None = None, isolation: str = "auto", workers: int = 1, force: bool = False,
-          progress: bool = True, limits: dict | None = None) -> list[dict]:
-    """Grade one notebook or a class; record gradebook, feedback and results under ``out``."""
+          progress: bool = True, limits: dict | None = None, scheduler: str | None = None,
+          db: str | None = None) -> list[dict]:
+    """Grade one notebook or a class; record gradebook, feedback and results under ``out``.
+
+    ``scheduler`` (a Dask scheduler's address) grades on a cluster; ``db`` is the gradebook's
+    SQLAlchemy URL (default: ``<out>/gradebook.db``). Both default to the environment and
+    ``course.toml`` (:mod:`dlcourse.course_config`).
+    """
     course.check(assignment)
-    isolation = sandbox.choose(isolation)  # once per class run (and one warning, if reduced)
-    # N workers share the cores: more threads than cores makes PyTorch's OpenMP pool crawl
-    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // max(1, workers))))
+    scheduler = course_config.setting(course.root, "scheduler", scheduler)
+    if not scheduler:
+        isolation = sandbox.choose(isolation)  # once per class run (and one warning, if reduced)
+        # N workers share the cores: more threads than cores makes PyTorch's OpenMP pool crawl
+        os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // max(1, workers))))
     limits = limits or {}
     out = Path(out or course.grading)
-    db = gradebook.working_copy(course.gradebook, out / "gradebook.db")
+    db = gradebook.working_gradebook(course.gradebook,
+                                     course_config.setting(course.root, "db", db) or out / "gradebook.db")
+    late_rule = deadlines.rule(course.graders(assignment) / "assignment.toml")
+    if late_rule.due is not None:
+        gradebook.set_duedate(db, assignment, late_rule.due)
     budget = course.limits(assignment, **limits)
     timeout = budget.notebook_seconds + 120 + 100 * (budget.probe_seconds + 15)
     jobs = find_submissions(course, assignment, path, student)
+    graded = set() if force else gradebook.graded_students(db, assignment)
     records: dict[str, dict] = {}
     todo = []
     for job in jobs:
         saved = out / "results" / job.student / f"{assignment}.json"
-        if not force and saved.is_file() and gradebook.is_graded(db, assignment, job.student):
+        if job.student in graded and saved.is_file():
             records[job.student] = json.loads(saved.read_text())
         else:
             todo.append(job)
     all_tests: list[dict] = []
     bar = tqdm(total=len(todo), desc=f"grading {assignment}", unit="notebook", disable=not progress,
                file=sys.stderr)
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        futures = {pool.submit(run_judge, course, assignment, job, isolation, timeout, limits): job
-                   for job in todo}
+    if scheduler:
+        from dlcourse import cluster
+
+        # the worker resolves "auto" itself; the cluster's limits are the assignment's, whole
+        pairs = cluster.judged_pairs(course, assignment, todo, scheduler=scheduler,
+                                     isolation=isolation, timeout=timeout,
+                                     limits={**vars(budget), **limits})
+    else:
+        pairs = local_pairs(course, assignment, todo, isolation=isolation, timeout=timeout,
+                            limits=limits, workers=workers)
+    try:
         if todo:
             import nbgrader.api  # noqa: F401 (slow to import: done while the judges run)
-        for future in as_completed(futures):
-            job = futures[future]
-            judged = future.result()
+        for job, judged in pairs:
             if judged.get("tests"):
                 tests = [{k: t.get(k, "") for k in ("name", "cell", "max_points", "description", "hint")}
                          for t in judged["tests"]]
@@ -201,16 +234,22 @@ def grade(course: Course, assignment: str, path: Path, *, student: str | None = 
                 all_tests = all_tests or list_tests(course, assignment)
                 tests = all_tests
             record = make_record(assignment, job.student, tests, judged)
+            timestamp = deadlines.submitted_at(job.notebook)
+            deadlines.apply(record, timestamp, gradebook.due_for(db, assignment, job.student),
+                            late_rule)
             saved = out / "results" / job.student / f"{assignment}.json"
             saved.parent.mkdir(parents=True, exist_ok=True)
             saved.with_suffix(".tmp").write_text(json.dumps(record, indent=1))
             saved.with_suffix(".tmp").replace(saved)
             feedback.write(record, out / "feedback")
             keep_autograded(course, assignment, job, out)
-            gradebook.record(db, assignment, job.student, cell_scores(record))  # commit = graded
+            gradebook.record(db, assignment, job.student, cell_scores(record), timestamp,
+                             (record.get("late") or {}).get("penalty", 0.0))  # commit = graded
             records[job.student] = record
             bar.update()
-    bar.close()
+    finally:
+        pairs.close()  # leaving early cancels what is still queued or running
+        bar.close()
     return [records[job.student] for job in jobs]
 
 
@@ -221,5 +260,7 @@ def table(records: list[dict]) -> str:
     for r in records:
         failed = [t["name"].removeprefix("test_") for t in r["tests"] if not t["passed"]]
         note = r.get("error") or (", ".join(failed[:4]) + (f" (+{len(failed) - 4} more)" if len(failed) > 4 else ""))
+        if r.get("late"):
+            note = f"{r['late']['text']}; {note}" if note else r["late"]["text"]
         lines.append(f"{r['student']:<{width}}  {r['score']:>7g}  {r['max_score']:>5g}  {note}")
     return "\n".join(lines)
