@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import socket
 import stat
@@ -92,6 +93,15 @@ def read_notebook(path: Path | None) -> bytes:
     return data
 
 
+# The judge gets SIGTERM when the thread that started it dies (prctl PR_SET_PDEATHSIG, kept
+# across exec), so a killed or closed Dask worker leaves no judge grading for nobody.
+DIE_WITH_PARENT = (
+    "import ctypes, os, sys\n"
+    "ctypes.CDLL(None, use_errno=True).prctl(1, 15)\n"
+    "os.getppid() == int(sys.argv[1]) or os._exit(1)\n"
+    "os.execv(sys.executable, [sys.executable, '-m', 'dlcourse.judge', *sys.argv[2:]])\n")
+
+
 def _judge_bytes(course_root: Path, assignment: str, notebook_bytes: bytes, isolation: str,
                  limits: dict, timeout: float, should_stop=lambda: False) -> dict:
     """Judge a notebook given as bytes, in a private folder; never raises for the student.
@@ -104,8 +114,8 @@ def _judge_bytes(course_root: Path, assignment: str, notebook_bytes: bytes, isol
         notebook.parent.mkdir(mode=0o700)
         notebook.write_bytes(notebook_bytes)
         out = Path(tmp) / "result.json"
-        cmd = [sys.executable, "-m", "dlcourse.judge", "--assignment", assignment, "--course",
-               str(course_root), "--notebook", str(notebook), "--out", str(out),
+        cmd = [sys.executable, "-c", DIE_WITH_PARENT, str(os.getpid()), "--assignment", assignment,
+               "--course", str(course_root), "--notebook", str(notebook), "--out", str(out),
                "--isolation", isolation, *(f"--limit={k}={v}" for k, v in limits.items())]
         log = Path(tmp) / "judge.log"
         with open(log, "wb") as sink:
@@ -207,6 +217,7 @@ def connect(address: str, course_root: Path):
     from distributed import Client
 
     sec = security(course_root)
+    logging.getLogger("distributed.client").setLevel(logging.CRITICAL)  # we say what went wrong
     try:
         return Client(address, security=sec, timeout="20s", set_as_default=False)
     except OSError as exc:
@@ -233,7 +244,7 @@ def judged_pairs(course: Course, assignment: str, jobs: list, *, scheduler: str,
     futures: dict = {}
     try:
         pending = list(jobs)
-        done = as_completed(with_results=False)
+        done = as_completed(loop=client.loop)
         refused: list[str] = []
 
         def submit_more():
