@@ -199,11 +199,14 @@ def test_gpu_assignment_runs_only_on_the_gpu_worker(cluster, klass, tmp_path):
     toml = cluster.root / "autograder" / A / "assignment.toml"
     original = toml.read_text()
     toml.write_text('device = "prefer-cuda"\n' + original)  # client's and workers' copy alike
+    three = tmp_path / "three"
+    for student in ("sol_a", "rel_a", "partial"):  # as many tasks as both workers took above
+        shutil.copytree(klass / "submitted" / student, three / "submitted" / student)
     try:
-        grade(cluster, klass, tmp_path / "out", "--scheduler", cluster.address)
+        grade(cluster, three, tmp_path / "out", "--scheduler", cluster.address)
     finally:
         toml.write_text(original)
-    assert_graded_once(tmp_path / "out", EXPECTED)
+    assert_graded_once(tmp_path / "out", {s: EXPECTED[s] for s in ("sol_a", "rel_a", "partial")})
     assert {r["grader"]["worker"] for r in records(tmp_path / "out").values()} == {"w-gpu"}
 
 

@@ -103,7 +103,8 @@ DIE_WITH_PARENT = (
 
 
 def _judge_bytes(course_root: Path, assignment: str, notebook_bytes: bytes, isolation: str,
-                 limits: dict, timeout: float, should_stop=lambda: False) -> dict:
+                 limits: dict, timeout: float, should_stop=lambda: False,
+                 env: dict | None = None) -> dict:
     """Judge a notebook given as bytes, in a private folder; never raises for the student.
 
     Stand-in for ``grade.judge_bytes`` (the lead's, in grade.py) until both are merged; it adds
@@ -119,7 +120,7 @@ def _judge_bytes(course_root: Path, assignment: str, notebook_bytes: bytes, isol
                "--isolation", isolation, *(f"--limit={k}={v}" for k, v in limits.items())]
         log = Path(tmp) / "judge.log"
         with open(log, "wb") as sink:
-            proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.STDOUT,
+            proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.STDOUT, env=env,
                                     stdin=subprocess.DEVNULL, start_new_session=True)
             deadline = time.monotonic() + timeout
             stopped = None
@@ -183,8 +184,11 @@ def judge_task(assignment: str, notebook_bytes: bytes, limits: dict, graders: st
         task = worker.state.tasks.get(key)
         return task is None or task.state in ("cancelled", "released", "forgotten")
 
+    # the worker's threads share its cores: more torch threads than cores makes OpenMP crawl
+    threads = os.environ.get("OMP_NUM_THREADS") or str(
+        max(1, (os.cpu_count() or 1) // max(1, worker.state.nthreads)))
     judged = _judge_bytes(course.root, assignment, notebook_bytes, _isolation_here[isolation],
-                          limits, timeout, released)
+                          limits, timeout, released, {**os.environ, "OMP_NUM_THREADS": threads})
     grader = judged.setdefault("grader", {}) if isinstance(judged.get("grader"), dict) else {}
     judged["grader"] = {**grader, "worker": name, "worker_address": worker.address}
     judged["grader"].setdefault("host", socket.gethostname())
