@@ -31,11 +31,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from conftest import submit  # noqa: E402
+from conftest import submit
 
-from dlcourse import demo  # noqa: E402
-from dlcourse.course import Course  # noqa: E402
-from dlcourse.notebook import read  # noqa: E402
+from dlcourse import demo
+from dlcourse.course import Course
+from dlcourse.notebook import read
 
 A = "01_logistic_regression"
 
@@ -110,8 +110,8 @@ def main():
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
             client.wait_for_workers(n, timeout=120)
             since = time.time()
-            wall[f"dask, {n} worker{'s' * (n > 1)}"] = grade(folder, tmp / f"dask{n}", "--scheduler",
-                                                             address, env=env)
+            name = f"dask, {n} worker{'s' * (n > 1)}"
+            wall[name] = grade(folder, tmp / f"dask{n}", "--scheduler", address, env=env)
             load.append(os.getloadavg()[0])
             for task in client.get_task_stream(start=since):
                 if str(task["key"]).startswith("judge-"):

@@ -21,8 +21,8 @@ from pathlib import Path
 import nbformat
 import psutil
 import pytest
-
 from conftest import ROOT, submit
+
 from dlcourse import demo
 from dlcourse.course import Course
 from dlcourse.notebook import read
@@ -64,7 +64,8 @@ class Cluster:
         self.logs = tmp / "logs"
         self.logs.mkdir()
         self.env = {**os.environ, "DLCOURSE_ROOT": str(self.root),
-                    "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
+                    "PYTHONPATH": os.pathsep.join([str(ROOT / "src"),
+                                                   os.environ.get("PYTHONPATH", "")])}
         self.address = f"tcp://127.0.0.1:{free_port()}"
         self.procs: dict[str, subprocess.Popen] = {}
         self.start("scheduler", "scheduler", "--host", "127.0.0.1", "--port",
@@ -167,7 +168,8 @@ def gradebook_rows(out: Path) -> dict[str, tuple[int, int, int]]:
         rows = conn.execute(
             "SELECT s.student_id, COUNT(DISTINCT s.id), COUNT(g.id), COUNT(g.auto_score) "
             "FROM submitted_assignment s JOIN assignment a ON s.assignment_id = a.id "
-            "JOIN submitted_notebook n ON n.assignment_id = s.id JOIN grade g ON g.notebook_id = n.id "
+            "JOIN submitted_notebook n ON n.assignment_id = s.id "
+            "JOIN grade g ON g.notebook_id = n.id "
             "WHERE a.name = ? GROUP BY s.student_id", (A,)).fetchall()
     return {student: (subs, grades, scored) for student, subs, grades, scored in rows}
 
@@ -214,8 +216,8 @@ def test_a_worker_with_other_graders_refuses(cluster, klass, tmp_path):
     client_course = course_copy(tmp_path / "client_course")
     grader = next((client_course / "autograder" / A).glob("test_*.py"))
     grader.write_text(grader.read_text() + "\n# changed on the client only\n")
-    done = subprocess.run([sys.executable, "-m", "dlcourse", "--course", str(client_course), "grade",
-                           A, str(klass), "--out", str(tmp_path / "out"), "--student", "x",
+    done = subprocess.run([sys.executable, "-m", "dlcourse", "--course", str(client_course),
+                           "grade", A, str(klass), "--out", str(tmp_path / "out"), "--student", "x",
                            "--scheduler", cluster.address], capture_output=True, text=True,
                           env=cluster.env)
     assert done.returncode != 0
@@ -241,8 +243,10 @@ def test_a_lost_client_and_a_cancelled_run_stop_their_judges(cluster, tmp_path):
     until(lambda: cluster.scheduler_tasks() == 0, 20, "the scheduler forgot the tasks")
 
     # Ctrl-C: the run cancels its own tasks on the way out
-    proc = _start_and_catch_judges(cluster, folder, tmp_path / "b", preexec_fn=lambda: signal.signal(
-        signal.SIGINT, signal.SIG_DFL))
+    def ctrl_c_works():  # a background shell may have started us with SIGINT ignored
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+    proc = _start_and_catch_judges(cluster, folder, tmp_path / "b", preexec_fn=ctrl_c_works)
     proc.send_signal(signal.SIGINT)
     proc.wait(60)
     assert proc.returncode != 0

@@ -12,8 +12,8 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import ROOT, submit
+
 from dlcourse import deadlines, gradebook
 from dlcourse.course import Course
 from dlcourse.notebook import read
@@ -21,6 +21,7 @@ from dlcourse.notebook import read
 A = "01_logistic_regression"
 DUE = datetime.datetime(2026, 11, 30, 23, 59)
 H = datetime.timedelta(hours=1)
+LATE = DUE + 2 * H + datetime.timedelta(minutes=13)
 
 
 # --- the rule itself ------------------------------------------------------------------
@@ -38,7 +39,8 @@ def test_penalty_per_started_hour_capped_and_never_more_than_the_score():
 
 
 def test_describe_says_how_late_and_what_it_cost():
-    assert deadlines.describe(2 * 3600 + 13 * 60, 1.6, 16) == "late by 2 h 13 min: \u221210 % (1.6 points)"
+    text = deadlines.describe(2 * 3600 + 13 * 60, 1.6, 16)
+    assert text == "late by 2 h 13 min: \u221210 % (1.6 points)"
     assert deadlines.describe(86400 + 59, 0, 16) == "late by 1 d 1 min"
 
 
@@ -93,12 +95,12 @@ def late_class(tmp_path_factory):
         submit(folder, student, A, solution)
     submit(folder, "late_release", A, release)
     stamp(folder, "on_time", DUE - H)
-    stamp(folder, "late", DUE + 2 * H + datetime.timedelta(minutes=13))
+    stamp(folder, "late", LATE)
     stamp(folder, "very_late", DUE + 72 * H)
     stamp(folder, "extended", DUE + 30 * H)
     stamp(folder, "late_release", DUE + 5 * H)
     nb = folder / "submitted" / "no_stamp" / A / f"{A}.ipynb"
-    before = (DUE - 2 * H).replace(tzinfo=datetime.timezone.utc).timestamp()
+    before = (DUE - 2 * H).replace(tzinfo=datetime.UTC).timestamp()
     os.utime(nb, (before, before))
     out = tmp / "out"
     run = [sys.executable, "-m", "dlcourse", "--course", str(root)]
@@ -140,11 +142,12 @@ def test_nbgrader_sees_times_extension_and_penalties(late_class, tmp_path):
         assert gb.find_assignment(A).duedate == DUE
         extended = gb.find_submission(A, "extended")
         assert extended.extension == 48 * H and extended.total_seconds_late == 0
-        assert gb.find_submission(A, "late").timestamp == DUE + 2 * H + datetime.timedelta(minutes=13)
+        assert gb.find_submission(A, "late").timestamp == LATE
     csv_path = tmp_path / "grades.csv"
     subprocess.run([sys.executable, "-m", "nbgrader", "export",
-                    f"--CourseDirectory.root={late_class['root']}", f"--CourseDirectory.db_url={url}",
-                    "--to", str(csv_path)], check=True, capture_output=True, cwd=late_class["root"])
+                    f"--CourseDirectory.root={late_class['root']}",
+                    f"--CourseDirectory.db_url={url}", "--to", str(csv_path)],
+                   check=True, capture_output=True, cwd=late_class["root"])
     rows = {r["student_id"]: r for r in csv.DictReader(csv_path.open()) if r["assignment"] == A}
     assert float(rows["late"]["raw_score"]) == 16
     assert float(rows["late"]["late_submission_penalty"]) == pytest.approx(2.4)
@@ -163,13 +166,14 @@ def test_regrading_keeps_the_hand_in_times(late_class):
     after = result(late_class, "late")
     assert after["submitted"] == before["submitted"] and after["score"] == before["score"]
     with gradebook.open_gradebook(late_class["out"] / "gradebook.db") as gb:
-        assert gb.find_submission(A, "late").timestamp == DUE + 2 * H + datetime.timedelta(minutes=13)
+        assert gb.find_submission(A, "late").timestamp == LATE
 
 
 def test_extend_without_a_due_date_records_the_extension(tmp_path):
     """`dlcourse extend` on a student not yet graded: the extension row does not count as graded."""
-    done = subprocess.run([sys.executable, "-m", "dlcourse", "--course", str(ROOT), "extend", A, "zoe",
-                           "--days", "2", "--out", str(tmp_path)], capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-m", "dlcourse", "--course", str(ROOT), "extend", A,
+                           "zoe", "--days", "2", "--out", str(tmp_path)],
+                          capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     with gradebook.open_gradebook(tmp_path / "gradebook.db") as gb:
         assert gb.find_submission(A, "zoe").extension == 48 * H

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
-
 from conftest import ROOT, dlcourse, grade_json, submit
+
 from dlcourse import demo, gradebook
 from dlcourse.course import Course
 from dlcourse.notebook import read
@@ -74,7 +74,8 @@ def rows(url: str) -> dict[str, tuple[int, int, int]]:
         found = conn.execute(
             "SELECT s.student_id, COUNT(DISTINCT s.id), COUNT(g.id), COUNT(g.auto_score) "
             "FROM submitted_assignment s JOIN assignment a ON s.assignment_id = a.id "
-            "JOIN submitted_notebook n ON n.assignment_id = s.id JOIN grade g ON g.notebook_id = n.id "
+            "JOIN submitted_notebook n ON n.assignment_id = s.id "
+            "JOIN grade g ON g.notebook_id = n.id "
             "WHERE a.name = %s GROUP BY s.student_id", (A,)).fetchall()
     return {student: (subs, grades, scored) for student, subs, grades, scored in found}
 

@@ -217,7 +217,7 @@ def security(course_root: Path):
 
 
 def connect(address: str, course_root: Path):
-    """A client of the scheduler at ``address`` (tcp://, or tls:// with the course's certificates)."""
+    """A client of the scheduler at ``address`` (tcp://, or tls:// with the course's files)."""
     from distributed import Client
 
     sec = security(course_root)
@@ -241,6 +241,8 @@ def judged_pairs(course: Course, assignment: str, jobs: list, *, scheduler: str,
 
     from dlcourse.notebook import SubmissionError
 
+    if not jobs:
+        return  # nothing to grade: no need for the scheduler either
     graders = graders_hash(course.graders(assignment))
     resources = {"GPU": 1} if wants_gpu(course, assignment) else None
     limit = int(course_config.setting(course.root, "in_flight") or IN_FLIGHT)
@@ -259,9 +261,9 @@ def judged_pairs(course: Course, assignment: str, jobs: list, *, scheduler: str,
                 except SubmissionError as exc:
                     yield job, {"error": job.problem or str(exc)}
                     continue
+                key = f"judge-{assignment}-{job.student}-{os.getpid()}-{time.time_ns()}"
                 future = client.submit(judge_task, assignment, data, limits, graders, isolation,
-                                       timeout, key=f"judge-{assignment}-{job.student}-{os.getpid()}"
-                                       f"-{time.time_ns()}", pure=False, retries=RETRIES,
+                                       timeout, key=key, pure=False, retries=RETRIES,
                                        resources=resources)
                 futures[future] = job
                 done.add(future)

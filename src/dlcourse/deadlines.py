@@ -38,7 +38,7 @@ def to_utc(value) -> datetime.datetime | None:
     if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
         value = datetime.datetime.combine(value, datetime.time())
     if value.tzinfo is not None:
-        value = value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+        value = value.astimezone(datetime.UTC).replace(tzinfo=None)
     return value
 
 
@@ -58,7 +58,7 @@ def submitted_at(notebook: Path | None) -> datetime.datetime | None:
         mtime = os.lstat(notebook).st_mtime
     except OSError:
         return None
-    return datetime.datetime.fromtimestamp(mtime, datetime.timezone.utc).replace(tzinfo=None)
+    return datetime.datetime.fromtimestamp(mtime, datetime.UTC).replace(tzinfo=None)
 
 
 @dataclass(frozen=True)

@@ -151,7 +151,8 @@ def _with_retries(db: str | Path, work):
 def max_scores(path: str | Path, assignment: str) -> dict[str, float]:
     """``{grade cell name: max score}`` for one assignment's notebook."""
     with open_gradebook(path) as gb:
-        return {c.name: c.max_score for nb in gb.find_assignment(assignment).notebooks for c in nb.grade_cells}
+        notebooks = gb.find_assignment(assignment).notebooks
+        return {c.name: c.max_score for nb in notebooks for c in nb.grade_cells}
 
 
 GRADED_SQL = (
@@ -190,8 +191,14 @@ def is_graded(path: str | Path, assignment: str, student: str) -> bool:
 
 def _submission(gb, assignment: str, student: str):
     """The student's submission row, created with its notebooks and empty grades if missing."""
-    from nbgrader.api import (Comment, Grade, MissingEntry, Student, SubmittedAssignment,
-                              SubmittedNotebook)
+    from nbgrader.api import (
+        Comment,
+        Grade,
+        MissingEntry,
+        Student,
+        SubmittedAssignment,
+        SubmittedNotebook,
+    )
 
     db = gb.db
     try:
@@ -230,7 +237,7 @@ def record(path: str | Path, assignment: str, student: str, scores: dict[str, fl
         if timestamp is not None:
             submission.timestamp = timestamp
         elif submission.timestamp is None:
-            submission.timestamp = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+            submission.timestamp = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
         for index, sub_nb in enumerate(submission.notebooks):
             sub_nb.late_submission_penalty = float(penalty) if index == 0 and penalty else None
             for grade in sub_nb.grades:
