@@ -76,6 +76,10 @@ def release(ctx, solutions, assignments):
               help="Override a limit of autograder/<assignment>/assignment.toml (repeatable): "
               "notebook_seconds, cell_seconds, probe_seconds, submission_seconds (CPU seconds per "
               "thread share), restarts, memory_mb, processes.")
+@click.option("--scheduler", metavar="ADDRESS", help="Grade on a Dask cluster (tcp://HOST:PORT or "
+              "tls://...; default: $DLCOURSE_SCHEDULER, else course.toml's [grading] scheduler).")
+@click.option("--db", metavar="URL", help="Gradebook as a SQLAlchemy URL (sqlite:///..., postgresql+"
+              "psycopg://...; default: $DLCOURSE_DB, course.toml, else <out>/gradebook.db).")
 @click.option("--json", "as_json", is_flag=True, hidden=True,
               help="Deprecated: use --format json (kept for one release).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "gradescope"]), default="table",
@@ -88,8 +92,8 @@ def release(ctx, solutions, assignments):
 @click.option("--replay", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A results JSON file (one record or a list): rerun with the seeds it recorded.")
 @click.pass_context
-def grade(ctx, assignment, path, student, out, workers, force, isolation, limit_pairs, as_json, fmt,
-          hidden_until_due, seed, replay):
+def grade(ctx, assignment, path, student, out, workers, force, isolation, limit_pairs, scheduler, db,
+          as_json, fmt, hidden_until_due, seed, replay):
     """Grade a notebook, or a folder of submissions (nbgrader's submitted/<student>/<assignment>/)."""
     from dlcourse import grade as grading
 
@@ -110,7 +114,7 @@ def grade(ctx, assignment, path, student, out, workers, force, isolation, limit_
     try:
         records = grading.grade(course, assignment, path, student=student, out=out, isolation=isolation,
                                 workers=workers, force=force, progress=fmt == "table", limits=limits,
-                                seed=seed, replay=replayed)
+                                seed=seed, replay=replayed, scheduler=scheduler, db=db)
     except grading.GradingStopped as stopped:
         if stopped.records:
             click.echo(grading.table(stopped.records), err=True)
@@ -118,7 +122,7 @@ def grade(ctx, assignment, path, student, out, workers, force, isolation, limit_
                    f"{stopped.remaining} not. Run the same command again to grade the rest "
                    "(graded submissions are skipped).", err=True)
         ctx.exit(128 + int(stopped.signum))
-    except (ValueError, RuntimeError) as exc:
+    except (ValueError, RuntimeError) as exc:  # ClusterLost and GradersDiffer included
         raise click.ClickException(str(exc)) from None
     single = path.suffix == ".ipynb" or path.is_file()
     if fmt == "json":

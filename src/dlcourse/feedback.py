@@ -43,6 +43,15 @@ def _seconds(value):
     return f"{value:.1f}" if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
+def _late(record: dict) -> dict | None:
+    """When the work was handed in and the late penalty, if any (``deadlines.apply``)."""
+    late = record.get("late")
+    if not isinstance(late, dict):
+        return None
+    return {"text": shown(late.get("text", ""), 200), "submitted": shown(record.get("submitted", ""), 40),
+            "due": shown(record.get("due", ""), 40), "raw": _pts(record.get("raw_score", record.get("score", 0)))}
+
+
 def view(record: dict, exercises: list[Exercise] | None = None) -> dict:
     """The template's data: every field shown, made visible and bounded."""
     exercises = exercises or []
@@ -54,13 +63,13 @@ def view(record: dict, exercises: list[Exercise] | None = None) -> dict:
         ex = owner.get(t.get("cell"))
         label = ex.label if ex else f"Checks of {shown(t.get('cell'), 80)}"
         groups.setdefault(label, {"label": label, "tests": []})["tests"].append(t)
-    shown, first = [], None
+    sections, first = [], None
     for group in groups.values():
         tests = group["tests"]
         if not tests:
             continue
         failed = [_test(t) for t in tests if not t.get("passed")]
-        shown.append({"label": group["label"], "failed": failed,
+        sections.append({"label": group["label"], "failed": failed,
                       "passed": [_test(t) for t in tests if t.get("passed")],
                       "got": _pts(sum(float(t.get("points", 0)) for t in tests)),
                       "total": _pts(sum(float(t.get("max_points", 0)) for t in tests))})
@@ -76,7 +85,8 @@ def view(record: dict, exercises: list[Exercise] | None = None) -> dict:
             "student": shown(record.get("student", ""), 130),
             "score": _pts(record.get("score", 0)), "max_score": _pts(record.get("max_score", 0)),
             "error": shown(record["error"], MESSAGE_CHARS) if record.get("error") else "",
-            "first": first, "exercises": shown, "broken": broken,
+            "first": first, "exercises": sections, "broken": broken,
+            "late": _late(record),
             "cell_seconds": _seconds(cell_seconds) if execution else None,
             "grader": _pairs(record.get("grader")), "limits": _pairs(record.get("limits")),
             "grading_seconds": _seconds(grading)}
