@@ -139,7 +139,10 @@ class Run:
     once. Nothing is half-written: a stopped judge's submission is not recorded at all.
     """
 
-    def __init__(self):
+    def __init__(self, immediate: bool = False):
+        """``immediate``: every signal stops the run at once (on a Dask cluster, where leaving
+        the loop is what cancels the cluster's tasks)."""
+        self.immediate = immediate
         self.procs: set[subprocess.Popen] = set()
         self.lock = threading.Lock()
         self.draining = False  # first Ctrl-C: finish what runs, start nothing new
@@ -173,6 +176,9 @@ class Run:
                 time.sleep(0.05)
 
     def on_signal(self, signum, frame) -> None:
+        if self.immediate:
+            self.stopped = signum
+            raise KeyboardInterrupt
         if signum == signal.SIGINT and not self.draining and not self.stopped:
             self.draining = True
             print("\ndlcourse: stopping after the submissions being graded now (Ctrl-C again to "
@@ -469,7 +475,7 @@ def grade(course: Course, assignment: str, path: Path, *, student: str | None = 
             collected.extend(list_tests(course, assignment))
         return collected
 
-    run = Run()
+    run = Run(immediate=bool(scheduler))
     restore = run.install()
     bar = tqdm(total=len(todo), desc=f"grading {assignment}", unit="notebook", disable=not progress,
                file=sys.stderr)
@@ -514,6 +520,9 @@ def grade(course: Course, assignment: str, path: Path, *, student: str | None = 
                     write_log(out, assignment, job.student, judged, trace + "\n\n" + traceback.format_exc())
             records[job.student] = record
             bar.update()
+    except KeyboardInterrupt:
+        if not run.stopped:  # not ours: a Ctrl-C that came before our handler was installed
+            raise
     finally:
         pairs.close()  # leaving early cancels what is still queued or running
         bar.close()
