@@ -147,7 +147,7 @@ def slow_class(folder: Path, students, seconds: int) -> Path:
 
 def grade_cmd(cluster: Cluster, folder: Path, out: Path, *extra: str) -> list[str]:
     return [sys.executable, "-m", "dlcourse", "--course", str(cluster.root), "grade", A,
-            str(folder), "--out", str(out), "--json", *extra]
+            str(folder), "--out", str(out), "--format", "json", *extra]
 
 
 def grade(cluster: Cluster, folder: Path, out: Path, *extra: str, check=True):
@@ -242,15 +242,19 @@ def test_a_lost_client_and_a_cancelled_run_stop_their_judges(cluster, tmp_path):
     until(lambda: not cluster.judges(), 40, "judges stopped after the client was killed")
     until(lambda: cluster.scheduler_tasks() == 0, 20, "the scheduler forgot the tasks")
 
-    # Ctrl-C: the run cancels its own tasks on the way out
+    # Ctrl-C once: the queued task is cancelled, the two running ones go on; twice: all stop
     def ctrl_c_works():  # a background shell may have started us with SIGINT ignored
         signal.signal(signal.SIGINT, signal.SIG_DFL)
 
     proc = _start_and_catch_judges(cluster, folder, tmp_path / "b", preexec_fn=ctrl_c_works)
     proc.send_signal(signal.SIGINT)
+    until(lambda: cluster.scheduler_tasks() <= 2, 20, "the queued task cancelled")
+    time.sleep(2)
+    assert len(cluster.judges()) >= 2 and proc.poll() is None, "the running ones finish"
+    proc.send_signal(signal.SIGINT)
     proc.wait(60)
-    assert proc.returncode != 0
-    until(lambda: not cluster.judges(), 40, "judges stopped after Ctrl-C")
+    assert proc.returncode == 128 + signal.SIGINT
+    until(lambda: not cluster.judges(), 40, "judges stopped after a second Ctrl-C")
     until(lambda: cluster.scheduler_tasks() == 0, 20, "the scheduler forgot the tasks")
     assert not records(tmp_path / "b")
 
