@@ -1,14 +1,15 @@
 """Grading on a Dask cluster: one task per submission, the ``dlcourse grade`` process the writer.
 
-A task carries data only (the notebook's bytes, the assignment, the limits, a hash of the
-client's ``autograder/<assignment>/``) and runs on a worker that has the course package
-installed: :func:`judge_task` checks the worker's own graders have the same hash, runs the
-usual judge on the bytes (``python -m dlcourse.judge``, which starts the sandboxed worker) and
-returns the judge's result. Gradebook, feedback and results are written only by the client.
+A task carries data only (the notebook's bytes, the assignment, the limit overrides, the seeds,
+a hash of the client's ``autograder/<assignment>/``) and runs on a worker that has the course
+package installed: :func:`judge_task` checks the worker's own graders have the same hash and
+runs the usual judge on the bytes (:func:`dlcourse.grade.judge_bytes`: ``python -m
+dlcourse.judge``, which starts the sandboxed worker). Gradebook, feedback and results are
+written only by the client, from the results :func:`judged_pairs` yields.
 
 A worker that dies mid-task has its task rerun elsewhere (the scheduler's
 ``distributed.scheduler.allowed-failures``; ``retries`` covers exceptions); a task that fails
-every try becomes that student's error record. A cancelled run (Ctrl-C, SIGTERM, a lost
+every try becomes that student's error record. A stopped run (a second Ctrl-C, SIGTERM, a lost
 client) releases its tasks, and a running task whose key is released stops its judge.
 """
 
@@ -128,6 +129,12 @@ def judge_task(assignment: str, notebook_bytes: bytes, overrides: dict, graders:
     return judged
 
 
+def executing(dask_worker) -> list:
+    """The keys a worker is running now (``client.run``): a task merely assigned to it waits."""
+    return [key for key, task in dask_worker.state.tasks.items()
+            if task.state in ("executing", "long-running")]
+
+
 def noop_task(payload: bytes) -> dict:
     """The engine's own cost per task (benchmark): the same path, nothing graded."""
     from distributed import get_worker
@@ -156,8 +163,9 @@ def connect(address: str, course_root: Path):
     logging.getLogger("distributed.client").setLevel(logging.CRITICAL)  # we say what went wrong
     try:
         return Client(address, security=sec, timeout="20s", set_as_default=False)
-    except OSError as exc:
-        raise ClusterLost(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 (timeouts, refused TLS, a bad address: one message)
+        raise ClusterLost(f"cannot reach the Dask scheduler at {address}: "
+                          f"{exc or type(exc).__name__}") from None
 
 
 def judged_pairs(course: Course, assignment: str, jobs: list, *, scheduler: str, isolation: str,
@@ -212,7 +220,7 @@ def judged_pairs(course: Course, assignment: str, jobs: list, *, scheduler: str,
 
         def drain():
             """A first Ctrl-C: cancel what no worker has started; the running ones finish."""
-            running = {k for keys in client.processing().values() for k in keys}
+            running = {k for keys in client.run(executing).values() for k in keys}
             queued = [f for f in futures if f.key not in running]
             for future in queued:
                 futures.pop(future)
