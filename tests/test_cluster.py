@@ -147,7 +147,7 @@ def slow_class(folder: Path, students, seconds: int) -> Path:
 
 def grade_cmd(cluster: Cluster, folder: Path, out: Path, *extra: str) -> list[str]:
     return [sys.executable, "-m", "dlcourse", "--course", str(cluster.root), "grade", A,
-            str(folder), "--out", str(out), "--json", *extra]
+            str(folder), "--out", str(out), "--format", "json", *extra]
 
 
 def grade(cluster: Cluster, folder: Path, out: Path, *extra: str, check=True):
@@ -242,15 +242,19 @@ def test_a_lost_client_and_a_cancelled_run_stop_their_judges(cluster, tmp_path):
     until(lambda: not cluster.judges(), 40, "judges stopped after the client was killed")
     until(lambda: cluster.scheduler_tasks() == 0, 20, "the scheduler forgot the tasks")
 
-    # Ctrl-C: the run cancels its own tasks on the way out
+    # Ctrl-C once: the queued task is cancelled, the two running ones go on; twice: all stop
     def ctrl_c_works():  # a background shell may have started us with SIGINT ignored
         signal.signal(signal.SIGINT, signal.SIG_DFL)
 
     proc = _start_and_catch_judges(cluster, folder, tmp_path / "b", preexec_fn=ctrl_c_works)
     proc.send_signal(signal.SIGINT)
+    until(lambda: cluster.scheduler_tasks() <= 2, 20, "the queued task cancelled")
+    time.sleep(2)
+    assert len(cluster.judges()) >= 2 and proc.poll() is None, "the running ones finish"
+    proc.send_signal(signal.SIGINT)
     proc.wait(60)
-    assert proc.returncode != 0
-    until(lambda: not cluster.judges(), 40, "judges stopped after Ctrl-C")
+    assert proc.returncode == 128 + signal.SIGINT
+    until(lambda: not cluster.judges(), 40, "judges stopped after a second Ctrl-C")
     until(lambda: cluster.scheduler_tasks() == 0, 20, "the scheduler forgot the tasks")
     assert not records(tmp_path / "b")
 
@@ -293,3 +297,61 @@ def test_a_lost_scheduler_ends_the_run_and_a_rerun_grades_the_rest(cluster, klas
     grade(cluster, folder, out, "--workers", "2")  # the rest, on this machine
     assert_graded_once(out, {**EXPECTED, "slow": 0})
     assert stamps == {s: (out / "results" / s / f"{A}.json").stat().st_mtime_ns for s in before}
+
+
+def make_certificates(folder: Path) -> dict[str, Path]:
+    """A private CA and one certificate for 127.0.0.1, signed by it (openssl)."""
+    folder.mkdir()
+    ca, key, csr, cert = (folder / n for n in ("ca.pem", "node-key.pem", "node.csr", "node.pem"))
+    ext = folder / "ext.cnf"
+    ext.write_text("subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n")
+    ssl = ["openssl"]
+    subprocess.run([*ssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+                    "/CN=dlcourse test CA", "-keyout", str(folder / "ca-key.pem"), "-out", str(ca)],
+                   check=True, capture_output=True)
+    subprocess.run([*ssl, "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
+                    "-keyout", str(key), "-out", str(csr)], check=True, capture_output=True)
+    subprocess.run([*ssl, "x509", "-req", "-in", str(csr), "-CA", str(ca), "-CAkey",
+                    str(folder / "ca-key.pem"), "-CAcreateserial", "-days", "2", "-extfile",
+                    str(ext), "-out", str(cert)], check=True, capture_output=True)
+    return {"ca": ca, "cert": cert, "key": key}
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+def test_tls_scheduler_with_certificates_from_course_toml(tmp_path):
+    """Scheduler and worker require encryption; the client's certificates come from course.toml."""
+    certs = make_certificates(tmp_path / "certs")
+    root = course_copy(tmp_path / "course")
+    address = f"tls://127.0.0.1:{free_port()}"
+    tls = ["--tls-ca-file", str(certs["ca"]), "--tls-cert", str(certs["cert"]), "--tls-key",
+           str(certs["key"])]
+    env = {**os.environ, "DLCOURSE_ROOT": str(root),
+           "DASK_DISTRIBUTED__COMM__REQUIRE_ENCRYPTION": "True",
+           "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
+    logs = open(tmp_path / "tls.log", "ab")
+    procs = [subprocess.Popen([sys.executable, "-m", "dask", "scheduler", "--host", "127.0.0.1",
+                               "--port", address.rsplit(":", 1)[1], "--protocol", "tls",
+                               "--no-dashboard", *tls], env=env, stdout=logs, stderr=logs),
+             subprocess.Popen([sys.executable, "-m", "dask", "worker", address, "--name", "w-tls",
+                               "--nthreads", "1", "--no-nanny", "--no-dashboard", *tls], env=env,
+                              stdout=logs, stderr=logs)]
+    try:
+        folder = tmp_path / "class"
+        submit(folder, "partial", A, demo.partial(Course(ROOT), A))
+        cmd = [sys.executable, "-m", "dlcourse", "--course", str(root), "grade", A, str(folder),
+               "--out", str(tmp_path / "out"), "--format", "json"]
+        client_env = {k: v for k, v in env.items() if not k.startswith("DASK_")}
+        (root / "course.toml").write_text(f'[grading]\nscheduler = "{address}"\n')
+        refused = subprocess.run(cmd, env=client_env, capture_output=True, text=True)
+        assert refused.returncode != 0 and "Dask scheduler" in refused.stderr  # no certificates
+        (root / "course.toml").write_text(
+            f'[grading]\nscheduler = "{address}"\ntls_ca_file = "{certs["ca"]}"\n'
+            f'tls_client_cert = "{certs["cert"]}"\ntls_client_key = "{certs["key"]}"\n')
+        done = subprocess.run(cmd, env=client_env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert [r["score"] for r in json.loads(done.stdout)] == [8]
+        assert records(tmp_path / "out")["partial"]["grader"]["worker"] == "w-tls"
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()

@@ -1,14 +1,15 @@
 """Grading on a Dask cluster: one task per submission, the ``dlcourse grade`` process the writer.
 
-A task carries data only (the notebook's bytes, the assignment, the limits, a hash of the
-client's ``autograder/<assignment>/``) and runs on a worker that has the course package
-installed: :func:`judge_task` checks the worker's own graders have the same hash, runs the
-usual judge on the bytes (``python -m dlcourse.judge``, which starts the sandboxed worker) and
-returns the judge's result. Gradebook, feedback and results are written only by the client.
+A task carries data only (the notebook's bytes, the assignment, the limit overrides, the seeds,
+a hash of the client's ``autograder/<assignment>/``) and runs on a worker that has the course
+package installed: :func:`judge_task` checks the worker's own graders have the same hash and
+runs the usual judge on the bytes (:func:`dlcourse.grade.judge_bytes`: ``python -m
+dlcourse.judge``, which starts the sandboxed worker). Gradebook, feedback and results are
+written only by the client, from the results :func:`judged_pairs` yields.
 
 A worker that dies mid-task has its task rerun elsewhere (the scheduler's
 ``distributed.scheduler.allowed-failures``; ``retries`` covers exceptions); a task that fails
-every try becomes that student's error record. A cancelled run (Ctrl-C, SIGTERM, a lost
+every try becomes that student's error record. A stopped run (a second Ctrl-C, SIGTERM, a lost
 client) releases its tasks, and a running task whose key is released stops its judge.
 """
 
@@ -18,11 +19,10 @@ import hashlib
 import json
 import logging
 import os
+import signal
 import socket
-import stat
-import subprocess
 import sys
-import tempfile
+import threading
 import time
 import tomllib
 from pathlib import Path
@@ -73,90 +73,23 @@ def wants_gpu(course: Course, assignment: str) -> bool:
         return tomllib.load(f).get("device", "cpu") in GPU_DEVICES
 
 
-def read_notebook(job) -> bytes:
-    """The submission's bytes, read once on the client with the same checks as a local run
-    (:func:`dlcourse.notebook.open_regular`: no link on its path, one link, size-checked)."""
-    from dlcourse.notebook import SubmissionError, open_regular
-
-    if job.notebook is None:
-        raise SubmissionError(job.problem or "no notebook was submitted")
-    return open_regular(job.notebook, job.root)
-
-
-# The judge gets SIGTERM when the thread that started it dies (prctl PR_SET_PDEATHSIG, kept
-# across exec), so a killed or closed Dask worker leaves no judge grading for nobody.
-DIE_WITH_PARENT = (
-    "import ctypes, os, sys\n"
-    "ctypes.CDLL(None, use_errno=True).prctl(1, 15)\n"
-    "os.getppid() == int(sys.argv[1]) or os._exit(1)\n"
-    "os.execv(sys.executable, [sys.executable, '-m', 'dlcourse.judge', *sys.argv[2:]])\n")
-
-
-def _judge_bytes(course_root: Path, assignment: str, notebook_bytes: bytes, isolation: str,
-                 limits: dict, timeout: float, should_stop=lambda: False,
-                 env: dict | None = None) -> dict:
-    """Judge a notebook given as bytes, in a private folder; never raises for the student.
-
-    Like :func:`dlcourse.grade.judge_bytes`, plus ``should_stop``: polled while the judge
-    runs, true stops the judge (a cancelled task).
-    """
-    with tempfile.TemporaryDirectory(prefix="dlcourse-task-") as tmp:
-        notebook = Path(tmp) / "submission" / f"{assignment}.ipynb"
-        notebook.parent.mkdir(mode=0o700)
-        notebook.write_bytes(notebook_bytes)
-        out = Path(tmp) / "result.json"
-        cmd = [sys.executable, "-c", DIE_WITH_PARENT, str(os.getpid()), "--assignment", assignment,
-               "--course", str(course_root), "--notebook", str(notebook), "--out", str(out),
-               "--isolation", isolation, *(f"--limit={k}={v}" for k, v in limits.items())]
-        log = Path(tmp) / "judge.log"
-        with open(log, "wb") as sink:
-            proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.STDOUT, env=env,
-                                    stdin=subprocess.DEVNULL, start_new_session=True)
-            deadline = time.monotonic() + timeout
-            stopped = None
-            while proc.poll() is None:
-                if should_stop():
-                    stopped = "the grading run was cancelled"
-                elif time.monotonic() > deadline:
-                    stopped = f"grading took longer than {timeout:.0f} s and was stopped"
-                if stopped:
-                    _stop(proc)
-                    return {"error": stopped, "cancelled": should_stop()}
-                time.sleep(0.2)
-        if not out.is_file():
-            tail = log.read_bytes()[-2000:].decode(errors="replace")
-            print(f"internal grader error:\n{tail}", file=sys.stderr)
-            return {"error": "internal grader error; please tell your instructor"}
-        return json.loads(out.read_text())
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    """SIGTERM the judge's process group (the judge cleans up its worker), then SIGKILL."""
-    for sig, wait in ((15, 5), (9, 5)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            break
-        try:
-            proc.wait(wait)
-            break
-        except subprocess.TimeoutExpired:
-            continue
-
-
 _isolation_here: dict[str, str] = {}
 
 
-def judge_task(assignment: str, notebook_bytes: bytes, limits: dict, graders: str,
-               isolation: str, timeout: float) -> dict:
+def judge_task(assignment: str, notebook_bytes: bytes, overrides: dict, graders: str,
+               isolation: str, seed: int | None = None, seeds: dict | None = None) -> dict:
     """The Dask task: grade one notebook on this worker with this worker's own course.
 
     Raises :class:`GradersDiffer` when this worker's ``autograder/<assignment>/`` is not the
-    client's. The result's ``grader`` says which worker graded it.
+    client's (the same hash also means the same ``assignment.toml`` limits, so only the
+    client's overrides travel). Runs :func:`dlcourse.grade.judge_bytes`, stopping its judge
+    when the task is released (its run cancelled, its client gone). The result's ``grader``
+    says which worker graded it.
     """
     from distributed import get_worker
 
     from dlcourse import sandbox
+    from dlcourse.grade import Run, judge_bytes
 
     course = Course()  # $DLCOURSE_ROOT, else the package's checkout
     worker = get_worker()
@@ -168,22 +101,38 @@ def judge_task(assignment: str, notebook_bytes: bytes, limits: dict, graders: st
                             f"there): update the course on that worker ({course.root})")
     if isolation not in _isolation_here:
         _isolation_here[isolation] = sandbox.choose(isolation)
-    key = worker.get_current_task()
-
-    def released() -> bool:
-        task = worker.state.tasks.get(key)
-        return task is None or task.state in ("cancelled", "released", "forgotten")
-
     # the worker's threads share its cores: more torch threads than cores makes OpenMP crawl
-    threads = os.environ.get("OMP_NUM_THREADS") or str(
-        max(1, (os.cpu_count() or 1) // max(1, worker.state.nthreads)))
-    judged = _judge_bytes(course.root, assignment, notebook_bytes, _isolation_here[isolation],
-                          limits, timeout, released, {**os.environ, "OMP_NUM_THREADS": threads})
-    grader = judged.setdefault("grader", {}) if isinstance(judged.get("grader"), dict) else {}
+    os.environ.setdefault("OMP_NUM_THREADS",
+                          str(max(1, (os.cpu_count() or 1) // max(1, worker.state.nthreads))))
+    key = worker.get_current_task()
+    run = Run()
+    finished = threading.Event()
+
+    def stop_when_released():
+        while not finished.wait(0.5):
+            task = worker.state.tasks.get(key)
+            if task is None or task.state in ("cancelled", "released", "forgotten"):
+                run.stopped = signal.SIGTERM
+                run.stop_all()
+                return
+
+    threading.Thread(target=stop_when_released, daemon=True).start()
+    try:
+        judged = judge_bytes(course, assignment, notebook_bytes, _isolation_here[isolation],
+                             course.limits(assignment, **overrides), overrides, run, seed, seeds)
+    finally:
+        finished.set()
+    grader = judged.get("grader") if isinstance(judged.get("grader"), dict) else {}
     judged["grader"] = {**grader, "worker": name, "worker_address": worker.address}
     judged["grader"].setdefault("host", socket.gethostname())
     judged["grader"].setdefault("isolation", _isolation_here[isolation])
     return judged
+
+
+def executing(dask_worker) -> list:
+    """The keys a worker is running now (``client.run``): a task merely assigned to it waits."""
+    return [key for key, task in dask_worker.state.tasks.items()
+            if task.state in ("executing", "long-running")]
 
 
 def noop_task(payload: bytes) -> dict:
@@ -214,79 +163,111 @@ def connect(address: str, course_root: Path):
     logging.getLogger("distributed.client").setLevel(logging.CRITICAL)  # we say what went wrong
     try:
         return Client(address, security=sec, timeout="20s", set_as_default=False)
-    except OSError as exc:
-        raise ClusterLost(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 (timeouts, refused TLS, a bad address: one message)
+        raise ClusterLost(f"cannot reach the Dask scheduler at {address}: "
+                          f"{exc or type(exc).__name__}") from None
 
 
 def judged_pairs(course: Course, assignment: str, jobs: list, *, scheduler: str, isolation: str,
-                 timeout: float, limits: dict):
-    """Yield ``(job, judged)`` as the cluster finishes them; cancels what is left on the way out.
+                 overrides: dict, run, seed: int | None = None, replay: dict | None = None):
+    """Yield ``(job, judged)`` as the cluster finishes them, for :func:`dlcourse.grade.grade`.
 
-    Leaving early (an exception in the caller's loop, Ctrl-C, ``close()``) cancels every task
-    still queued or running, so the workers stop their judges.
+    ``run`` (:class:`dlcourse.grade.Run`) says when to stop: after a first Ctrl-C
+    (``run.draining``) no new task is submitted and queued ones are cancelled, the running
+    ones finish; once ``run.stopped`` (a second Ctrl-C, SIGTERM) or when the caller leaves
+    early, every task still queued or running is cancelled, so the workers stop their judges.
     """
+    if not jobs:
+        return  # nothing to grade: no need for the scheduler either
     from distributed import as_completed
     from distributed.client import FutureCancelledError
     from distributed.scheduler import KilledWorker
 
-    from dlcourse.notebook import SubmissionError
+    from dlcourse.notebook import SubmissionError, open_regular
 
-    if not jobs:
-        return  # nothing to grade: no need for the scheduler either
     graders = graders_hash(course.graders(assignment))
     resources = {"GPU": 1} if wants_gpu(course, assignment) else None
     limit = int(course_config.setting(course.root, "in_flight") or IN_FLIGHT)
     client = connect(scheduler, course.root)
     futures: dict = {}
+    lost = (f"lost the Dask scheduler at {scheduler} mid-run; what was graded is saved: run the "
+            "same command again for the rest")
     try:
         pending = list(jobs)
         done = as_completed(loop=client.loop)
         refused: list[str] = []
 
         def submit_more():
-            while pending and len(futures) < limit:
+            while pending and len(futures) < limit and not (run.draining or run.stopped):
                 job = pending.pop(0)
+                if job.notebook is None:
+                    yield job, {"error": job.problem or "no notebook was submitted"}
+                    continue
                 try:
-                    data = read_notebook(job)
-                except (SubmissionError, OSError) as exc:
-                    yield job, {"error": job.problem or str(exc)}
+                    data = open_regular(job.notebook, job.root)
+                except SubmissionError as exc:
+                    yield job, {"error": str(exc)}
+                    continue
+                except OSError as exc:
+                    yield job, {"error": f"the notebook could not be opened ({exc.strerror})"}
                     continue
                 key = f"judge-{assignment}-{job.student}-{os.getpid()}-{time.time_ns()}"
-                future = client.submit(judge_task, assignment, data, limits, graders, isolation,
-                                       timeout, key=key, pure=False, retries=RETRIES,
-                                       resources=resources)
+                future = client.submit(judge_task, assignment, data, overrides, graders, isolation,
+                                       seed, (replay or {}).get(job.student), key=key, pure=False,
+                                       retries=RETRIES, resources=resources)
                 futures[future] = job
                 done.add(future)
 
+        def drain():
+            """A first Ctrl-C: cancel what no worker has started; the running ones finish."""
+            running = {k for keys in client.run(executing).values() for k in keys}
+            queued = [f for f in futures if f.key not in running]
+            for future in queued:
+                futures.pop(future)
+            client.cancel(queued)
+
         yield from submit_more()
-        for future in done:
-            job = futures.pop(future)
-            if future.status == "finished":
-                judged = future.result()
-            elif future.status == "cancelled" or client.status not in ("running", "connecting"):
-                raise ClusterLost(f"lost the Dask scheduler at {scheduler} mid-run; what was "
-                                  "graded is saved: run the same command again for the rest")
-            else:
-                exc = future.exception()
-                if isinstance(exc, GradersDiffer):
-                    refused.append(job.student)
-                    print(f"dlcourse: {job.student} not graded: {exc}", file=sys.stderr)
-                    yield from submit_more()
-                    continue
-                if isinstance(exc, KilledWorker):
-                    judged = {"error": "the machines grading this notebook stopped every time it "
-                                       "ran; please tell your instructor"}
+        draining = False
+        while futures:
+            if run.stopped:
+                return
+            if run.draining and not draining:
+                draining = True
+                drain()
+            batch = done.next_batch(block=False)
+            if not batch:
+                if client.status not in ("running", "connecting"):
+                    raise ClusterLost(lost)
+                time.sleep(0.1)
+                continue
+            for future in batch:
+                job = futures.pop(future, None)
+                if job is None:
+                    continue  # cancelled by this run (a first Ctrl-C)
+                if future.status == "finished":
+                    judged = future.result()
+                elif future.status == "cancelled" or client.status not in ("running", "connecting"):
+                    raise ClusterLost(lost)
                 else:
-                    print(f"internal grader error for {job.student}: {exc!r}", file=sys.stderr)
-                    judged = {"error": "internal grader error; please tell your instructor"}
-            yield job, judged
+                    exc = future.exception()
+                    if isinstance(exc, GradersDiffer):
+                        refused.append(job.student)
+                        print(f"dlcourse: {job.student} not graded: {exc}", file=sys.stderr)
+                        continue
+                    if isinstance(exc, KilledWorker):
+                        judged = {"error": "the machines grading this notebook stopped every time "
+                                           "it ran; please tell your instructor"}
+                    else:
+                        judged = {"error": "internal grader error: a problem on our side, not in "
+                                           "your notebook; your instructor was told",
+                                  "internal_error": f"the Dask task failed: {exc!r}"}
+                yield job, judged
             yield from submit_more()
         if refused:
             raise GradersDiffer(f"{len(refused)} submission(s) not graded because a worker's "
                                 "graders differ from this course's (see above)")
     except FutureCancelledError:
-        raise ClusterLost(f"lost the Dask scheduler at {scheduler} mid-run; what was graded is "
-                          "saved: run the same command again for the rest") from None
+        raise ClusterLost(lost) from None
     finally:
         if futures:
             try:
