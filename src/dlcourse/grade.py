@@ -35,6 +35,7 @@ from dlcourse.course import Course, Limits
 from dlcourse.judge import backstop
 from dlcourse.notebook import SubmissionError, open_regular
 from dlcourse.text import ERROR_CHARS, MESSAGE_CHARS, RECORD_BYTES, clean, from_bytes, printable
+from dlcourse.exports.gradescope import results as gradescope  # noqa: F401 (moved there)
 
 # nbgrader's ids: no whitespace (it strips it), no glob characters (its student_id is a
 # glob), no path separators; one form for the gradebook, paths, feedback and tables
@@ -333,21 +334,6 @@ def public(record: dict) -> dict:
     keep = ("name", "cell", "points", "max_points", "passed", "message")
     return {**{k: record[k] for k in ("assignment", "student", "score", "max_score")},
             "tests": [{k: t[k] for k in keep} for t in record["tests"]]}
-
-
-def gradescope(record: dict) -> dict:
-    """Gradescope's results.json for one submission (messages are written to be shown)."""
-    return {
-        "score": record["score"],
-        "output": f"{record['assignment']}: {record['score']:g} / {record['max_score']:g}"
-                  + (f"\n{printable(record['error'])}" if record.get("error") else ""),
-        "visibility": "visible",
-        "stdout_visibility": "hidden",
-        "tests": [{"name": t["name"], "number": str(i + 1), "score": t["points"],
-                   "max_score": t["max_points"], "status": "passed" if t["passed"] else "failed",
-                   "output": printable(t["message"]) or "passed", "tags": [t["cell"]], "visibility": "visible"}
-                  for i, t in enumerate(record["tests"])],
-    }
 
 
 def keep_autograded(course: Course, assignment: str, job: Job, out: Path) -> None:
