@@ -13,8 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from dlcourse import pages
-from dlcourse.pages import shown
 from dlcourse.exercises import Exercise, by_cell
+from dlcourse.pages import shown
 
 MESSAGE_CHARS = 1000
 
@@ -54,13 +54,13 @@ def view(record: dict, exercises: list[Exercise] | None = None) -> dict:
         ex = owner.get(t.get("cell"))
         label = ex.label if ex else f"Checks of {shown(t.get('cell'), 80)}"
         groups.setdefault(label, {"label": label, "tests": []})["tests"].append(t)
-    shown, first = [], None
+    sections, first = [], None
     for group in groups.values():
         tests = group["tests"]
         if not tests:
             continue
         failed = [_test(t) for t in tests if not t.get("passed")]
-        shown.append({"label": group["label"], "failed": failed,
+        sections.append({"label": group["label"], "failed": failed,
                       "passed": [_test(t) for t in tests if t.get("passed")],
                       "got": _pts(sum(float(t.get("points", 0)) for t in tests)),
                       "total": _pts(sum(float(t.get("max_points", 0)) for t in tests))})
@@ -76,7 +76,7 @@ def view(record: dict, exercises: list[Exercise] | None = None) -> dict:
             "student": shown(record.get("student", ""), 130),
             "score": _pts(record.get("score", 0)), "max_score": _pts(record.get("max_score", 0)),
             "error": shown(record["error"], MESSAGE_CHARS) if record.get("error") else "",
-            "first": first, "exercises": shown, "broken": broken,
+            "first": first, "exercises": sections, "broken": broken,
             "cell_seconds": _seconds(cell_seconds) if execution else None,
             "grader": _pairs(record.get("grader")), "limits": _pairs(record.get("limits")),
             "grading_seconds": _seconds(grading)}
