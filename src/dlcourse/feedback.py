@@ -79,7 +79,7 @@ def view(record: dict, exercises: list[Exercise] | None = None) -> dict:
             "first": first, "exercises": sections, "broken": broken,
             "cell_seconds": _seconds(cell_seconds) if execution else None,
             "grader": _pairs(record.get("grader")), "limits": _pairs(record.get("limits")),
-            "grading_seconds": _seconds(grading)}
+            "grading_seconds": _seconds(grading), "cpu_seconds": _seconds(record.get("cpu_seconds"))}
 
 
 def render(result: dict, exercises: list[Exercise] | None = None) -> str:
