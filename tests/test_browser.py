@@ -13,6 +13,7 @@ from chromium import CHROMIUM, Chromium
 from conftest import dlcourse, submit
 from test_feedback import A, evil_record, graded  # noqa: F401 (fixtures)
 from test_report import A as REPORT_A
+from test_report import hand_built_class  # noqa: F401 (fixture)
 from test_similarity import classroom  # noqa: F401 (fixture)
 
 from dlcourse import feedback

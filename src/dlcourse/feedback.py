@@ -13,8 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from dlcourse import pages
-from dlcourse.pages import shown
 from dlcourse.exercises import Exercise, by_cell
+from dlcourse.pages import shown
 
 MESSAGE_CHARS = 1000
 
@@ -89,7 +89,7 @@ def view(record: dict, exercises: list[Exercise] | None = None) -> dict:
             "late": _late(record),
             "cell_seconds": _seconds(cell_seconds) if execution else None,
             "grader": _pairs(record.get("grader")), "limits": _pairs(record.get("limits")),
-            "grading_seconds": _seconds(grading)}
+            "grading_seconds": _seconds(grading), "cpu_seconds": _seconds(record.get("cpu_seconds"))}
 
 
 def render(result: dict, exercises: list[Exercise] | None = None) -> str:

@@ -21,9 +21,9 @@ from collections import Counter
 from pathlib import Path
 
 from dlcourse import pages
-from dlcourse.pages import shown
 from dlcourse.course import Course
 from dlcourse.exercises import by_cell, course_outline
+from dlcourse.pages import shown
 from dlcourse.scores import totals
 
 CLOSE = 0.5  # a cell or notebook above this fraction of its limit "came close"

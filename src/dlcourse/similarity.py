@@ -20,9 +20,9 @@ import numpy as np
 from copydetect import CodeFingerprint, compare_files
 
 from dlcourse import pages
-from dlcourse.pages import shown
 from dlcourse.course import Course
 from dlcourse.notebook import SubmissionError, nbgrader_meta, read, read_code_cells
+from dlcourse.pages import shown
 
 NOISE = 25  # k-grams shorter than this many tokens are ignored (copydetect's default)
 GUARANTEE = 30  # overlaps at least this long are always found (copydetect's default)
@@ -113,8 +113,7 @@ def run(course: Course, assignment: str, course_dir: Path, out: Path, *, thresho
     cells = solution_cells(course, assignment)
     codes = {s: student_code(nb, cells) for s, nb in submissions(course, assignment, course_dir).items()}
     pairs = compare(codes, release_code(course, assignment))
-    shown = [p for p in pairs if p.similarity >= threshold] or pairs[:3]
-    shown = shown[:top]
+    listed = ([p for p in pairs if p.similarity >= threshold] or pairs[:3])[:top]
     page = pages.render(
         "similarity.html.j2", assignment=assignment, students=len(codes), threshold=f"{threshold:.0%}",
         compared=len(pairs), above=sum(p.similarity >= threshold for p in pairs),
@@ -122,5 +121,5 @@ def run(course: Course, assignment: str, course_dir: Path, out: Path, *, thresho
                 "a_share": f"{p.similarities[0]:.0%}", "b_share": f"{p.similarities[1]:.0%}",
                 "tokens": p.tokens, "above": p.similarity >= threshold,
                 "a_code": _segments(codes[p.a], p.slices[0]), "b_code": _segments(codes[p.b], p.slices[1])}
-               for p in shown])
+               for p in listed])
     return pages.write(Path(out) / "similarity.html", page), pairs
