@@ -87,6 +87,12 @@ def hostile_class(tmp_path_factory):
     submit(folder, "k_noise", A, _solution_with(NOISE))
     submit(folder, "l_big_number", A, '{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": '
            + "9" * 5000 + "}")
+    # JSON that parses but is no notebook of ours: deep nesting, fields of the wrong types
+    submit(folder, "n_deep", A, '{"cells": ' + "[" * 100_000 + "]" * 100_000 + ', "nbformat": 4}')
+    submit(folder, "o_wrong_types", A, json.dumps({"nbformat": 4, "metadata": [], "cells": [
+        {"cell_type": "code", "source": {"a": 1}, "metadata": "x"}]}))
+    submit(folder, "p_wrong_metadata", A, json.dumps({"nbformat": 4, "cells": [
+        {"cell_type": "code", "source": ["x = 1"], "metadata": {"nbgrader": ["grade_id"]}, "id": 7}]}))
     script = _source()
     script.cells[1].id = "<script>document.title='pwned'</script>"
     submit(folder, "m_script_id", A, script)
@@ -154,6 +160,7 @@ def test_malformed_messages_and_noise_cost_only_their_submission(hostile_class):
     assert results["k_noise"]["score"] == FULL
     assert results["m_script_id"]["score"] == FULL
     assert all("cannot read this notebook" in t["message"] for t in results["l_big_number"]["tests"])
+    assert all(results[s]["score"] == 0 for s in ("n_deep", "o_wrong_types", "p_wrong_metadata"))
     for student in results:
         saved = json.loads((out / "results" / student / f"{A}.json").read_text())
         assert saved["grader_errors"] == 0, student
@@ -193,4 +200,6 @@ def test_a_submission_cannot_hold_its_slot_past_its_budget(tmp_path):
     slow = results["b_slow"]
     assert any("grading time for this submission ran out" in t["message"] for t in slow["tests"])
     saved = json.loads((tmp_path / "out" / "results" / "b_slow" / f"{A}.json").read_text())
-    assert saved["cpu_seconds"] < 12 * 1.2 + 10  # the budget, plus one probe's allowance
+    threads = saved["grader"]["threads"]  # limits are CPU seconds per thread share
+    # the budget, plus the one probe allowance that may have started just before it ran out
+    assert saved["cpu_seconds"] <= (12 + 3) * threads * 1.2 + 2

@@ -453,6 +453,8 @@ def grade(course: Course, assignment: str, path: Path, *, student: str | None = 
                 import nbgrader.api  # noqa: F401 (slow to import: done while the judges run)
             for future in as_completed(futures):
                 job = futures[future]
+                if future.cancelled():
+                    continue
                 judged = future.result()
                 if run.stopped or judged.get("stopped"):
                     continue  # never recorded: rerunning grades it
@@ -464,7 +466,11 @@ def grade(course: Course, assignment: str, path: Path, *, student: str | None = 
                     trace = traceback.format_exc()
                     print(f"dlcourse: internal error while recording {job.student}; see "
                           f"{out / 'logs' / job.student}", file=sys.stderr)
-                    record = error_record(assignment, job.student, all_tests(), OUR_PROBLEM)
+                    try:
+                        tests = all_tests()
+                    except Exception:  # the graders cannot even be collected: still one record
+                        tests, trace = [], trace + "\n\n" + traceback.format_exc()
+                    record = error_record(assignment, job.student, tests, OUR_PROBLEM)
                     record["grader_errors"] = 1
                     write_log(out, assignment, job.student, judged, trace)
                     try:

@@ -121,7 +121,8 @@ class WorkerProcess:
     """One worker: started, fed the notebook's cells, asked probes, killed at the end."""
 
     def __init__(self, probes_source: str, cells: list[dict], limits: Limits, scratch: Path,
-                 data_dir: Path, isolation: str):
+                 data_dir: Path, isolation: str, budget: float | None = None):
+        """``budget``: CPU seconds the submission has left, which bounds this worker's run too."""
         self.limits = limits
         self.threads = threads()
         self.cells_run: list[dict] = []
@@ -136,14 +137,16 @@ class WorkerProcess:
         self.fd = self.proc.stdout.fileno()
         self._buffer = bytearray()
         self._cpu_done = 0.0  # CPU of this worker once it has been killed
+        self.accounted = False  # added to its submission's CPU account
         threading.Thread(target=self._drain_stderr, daemon=True).start()
         # the notebook's allowance runs from the start: the worker's own imports count
-        self.run_allowance = Allowance(self, cpu=limits.notebook_seconds * self.threads * 1.2 + 30,
-                                       wall=backstop(limits.notebook_seconds))
+        notebook_cpu = limits.notebook_seconds * self.threads
+        if budget is not None:
+            notebook_cpu = max(0.0, min(notebook_cpu, budget))
+        self.run_allowance = Allowance(self, cpu=notebook_cpu * 1.2 + 30, wall=backstop(limits.notebook_seconds))
         # sent on first use: encoding needs torch, which the judge imports while the worker starts
         self._unsent = [{"op": "setup", "probes": probes_source,
-                         "cell_cpu": limits.cell_seconds * self.threads,
-                         "notebook_cpu": limits.notebook_seconds * self.threads},
+                         "cell_cpu": limits.cell_seconds * self.threads, "notebook_cpu": notebook_cpu},
                         {"op": "run", "cells": cells}]
         self._pending = ["setup", "run"]  # replies still owed, in order
 
@@ -285,16 +288,20 @@ class Submission:
     def _start(self):
         scratch = self._tmp / f"scratch{self.restarts}"
         scratch.mkdir()
+        budget = self.limits.submission_seconds * self.threads - self.cpu()
         self.worker = WorkerProcess(self.probes_source, self.cells, self.limits, scratch,
-                                    self.data_dir, self.isolation)
+                                    self.data_dir, self.isolation, budget)
 
     def _retire(self, worker: WorkerProcess) -> None:
+        """Kill a worker and add what it used to the submission's account (once)."""
         worker.kill()
-        self.spent_cpu += worker.cpu()
+        if not worker.accounted:
+            worker.accounted = True
+            self.spent_cpu += worker.cpu()
 
     def cpu(self) -> float:
         """CPU seconds this submission's workers have used in all."""
-        live = self.worker.cpu() if self.worker is not None and self.worker.alive() else 0.0
+        live = self.worker.cpu() if self.worker is not None and not self.worker.accounted else 0.0
         return self.spent_cpu + live
 
     def _run_notebook(self) -> None:
@@ -381,7 +388,7 @@ class Submission:
         if not self.worker.alive():
             if self.restarts >= self.limits.restarts:
                 raise ProbeError("your code stopped the grading process too often; remaining checks were skipped")
-            self.spent_cpu += self.worker.cpu()
+            self._retire(self.worker)
             self.restarts += 1
             self._start()
         cpu = min(self.limits.probe_seconds * self.threads, cpu_left)

@@ -156,8 +156,8 @@ def choose(isolation: str) -> str:
 
 def _sweep_stale(age: float = 3600) -> None:
     """Remove our cgroups left empty by a judge that was killed (hours old: never a live one)."""
-    for controller in ("memory", "pids"):
-        for path in (CGROUP_ROOT / controller).glob("dlcourse-*"):
+    for folder in (CGROUP_ROOT, CGROUP_ROOT / "memory", CGROUP_ROOT / "pids"):
+        for path in folder.glob("dlcourse-*"):
             try:
                 if time.time() - path.stat().st_mtime > age and not (path / "cgroup.procs").read_text().strip():
                     path.rmdir()
@@ -165,18 +165,25 @@ def _sweep_stale(age: float = 3600) -> None:
                 pass
 
 
+def _cgroup_layout(name: str, memory: int, processes: int) -> list[tuple[Path, dict]]:
+    """Where a worker's cgroups go: one unified cgroup (v2), or one per controller (v1)."""
+    if (CGROUP_ROOT / "cgroup.controllers").is_file():  # cgroup v2
+        return [(CGROUP_ROOT / name, {"memory.max": memory, "pids.max": processes})]
+    return [(CGROUP_ROOT / "memory" / name, {"memory.limit_in_bytes": memory}),
+            (CGROUP_ROOT / "pids" / name, {"pids.max": processes})]
+
+
 class Cgroups:
-    """A fresh memory and pids cgroup per worker, where the machine has them and we are root."""
+    """Fresh memory and pids cgroups per worker (v1 or v2), where the machine has them and we
+    are root."""
 
     def __init__(self, memory: int, processes: int):
         self.paths: list[Path] = []
         if os.geteuid() != 0:
             return
         _sweep_stale()
-        name = f"dlcourse-{uuid.uuid4().hex[:12]}"
-        for controller, settings in (("memory", {"memory.limit_in_bytes": memory}),
-                                     ("pids", {"pids.max": processes})):
-            path = CGROUP_ROOT / controller / name
+        layout = _cgroup_layout(f"dlcourse-{uuid.uuid4().hex[:12]}", memory, processes)
+        for path, settings in layout:
             try:
                 path.mkdir()
                 for key, value in settings.items():
@@ -187,7 +194,7 @@ class Cgroups:
                     path.rmdir()
                 except OSError:
                     pass
-        if len(self.paths) < 2:
+        if len(self.paths) < len(layout):
             self.remove()
             self.paths = []
 
