@@ -30,6 +30,7 @@ import sys
 import time
 from collections import defaultdict
 from datetime import UTC, datetime
+from importlib.metadata import version
 from pathlib import Path
 
 from dlcourse.course import Course
@@ -122,10 +123,18 @@ def report(assignment, notebook, verdicts, folders, solution: bool) -> tuple[lis
 
 
 def machine() -> str:
+    """The machine, its load, and the code graded (commit, torch), for the record."""
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    commit = (
+        subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+        ).stdout.strip()
+        or "unknown"
+    )
     return (
-        f"{platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
-        f"load average {load}, python {platform.python_version()}"
+        f"{platform.node()} {platform.machine()}, {os.cpu_count()} cores, load average "
+        f"{load}, python {platform.python_version()}, torch {version('torch')}, "
+        f"commit {commit}"
     )
 
 

@@ -105,4 +105,9 @@ class Course:
         if path.is_file():
             with open(path, "rb") as f:
                 table = tomllib.load(f).get("limits", {})
+        known = [f.name for f in fields(Limits)]
+        unknown = sorted(set(table) - set(known))
+        if unknown:  # an instructor's typo: say where, not a TypeError from the dataclass
+            raise ValueError(f"{path}: unknown limit(s) {', '.join(unknown)}; known: "
+                             + ", ".join(known))
         return replace(Limits(**table), **override)

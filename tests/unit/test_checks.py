@@ -236,3 +236,20 @@ def test_hidden_test_accuracy_sends_the_images_and_keeps_the_labels():
     # the test split, or (with a per-run subset of at least 9,000 of its 10,000 images) within
     # a hypergeometric sd of 0.001 of it; 0.01 is 10 sd.
     assert abs(acc - (labels == 0).double().mean().item()) <= 0.01
+
+
+def test_every_helper_of_checks_has_a_unit_test_here():
+    """A helper added to dlcourse.checks gets its unit test in this file (by its name)."""
+    import inspect
+    from pathlib import Path
+
+    here = Path(__file__).read_text()
+    helpers = [
+        name
+        for name, obj in vars(checks).items()
+        if inspect.isfunction(obj)
+        and obj.__module__ == checks.__name__
+        and not name.startswith("_")
+    ]
+    untested = [h for h in helpers if f"checks.{h}(" not in here]
+    assert helpers and not untested, f"no unit test calls checks.{', '.join(untested)}"

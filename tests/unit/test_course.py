@@ -192,3 +192,10 @@ def test_parse_limits_refuses_values_that_are_not_numbers(pair):
 def test_parse_limits_refuses_limits_that_are_not_positive(pair):
     with pytest.raises(ValueError, match="must be positive"):
         parse_limits([pair])
+
+
+def test_an_unknown_limit_in_assignment_toml_is_named_with_its_file(tmp_path):
+    course = make_course(tmp_path, ["01_a"])
+    write_limits(course, "01_a", "[limits]\ncell_secs = 5\ncell_seconds = 5\n")
+    with pytest.raises(ValueError, match=r"assignment.toml: unknown limit\(s\) cell_secs; known:"):
+        course.limits("01_a")

@@ -49,13 +49,18 @@ class Program:
     def __init__(self, sources: dict[str, str]):
         self.modules = {label: Module(label, ast.parse(text)) for label, text in sources.items()}
         self.owner: dict[int, tuple[Module, ast.AST | None]] = {}
+        # what ``from X import`` names: a helper file of the graders by its stem, or the package
+        names = {label.removesuffix(".py"): label for label in self.modules}
         for module in self.modules.values():
             for node in module.tree.body:
                 if isinstance(node, ast.FunctionDef):
                     module.functions[node.name] = node
-                elif isinstance(node, ast.ImportFrom) and node.module in self.modules:
+                elif isinstance(node, ast.ImportFrom) and node.module in names:
                     for alias in node.names:
-                        module.imports[alias.asname or alias.name] = (node.module, alias.name)
+                        module.imports[alias.asname or alias.name] = (
+                            names[node.module],
+                            alias.name,
+                        )
             self._own(module, module.tree, None)
 
     def _own(self, module, node, function):
@@ -513,7 +518,8 @@ def pairing_problems(
 
 
 def module_problems(folder: Path) -> list[str]:
-    graders = {p.name: p.read_text() for p in sorted(folder.glob("test_*.py"))}
+    """The pairing problems of ``autograder/<a>/``: its graders and their helper files."""
+    graders = {p.name: p.read_text() for p in sorted(folder.glob("*.py")) if p.name != "probes.py"}
     return pairing_problems(graders, (folder / "probes.py").read_text())
 
 
@@ -621,6 +627,18 @@ def test_a(nb, seed):
         "test_m.py:10: nb.call('scaled') passes facter, which probe scaled does not accept",
         "dlcourse.checks:46: nb.call('squares'): 'squares' is no probe in probes.py",
     ]
+
+
+def test_helpers_in_another_file_of_the_graders_are_followed():
+    problems = pairing_problems(
+        {
+            "helpers.py": "def ask(nb, probe):\n    return nb.call(probe, x=1)\n",
+            "test_m.py": "from helpers import ask\n\n\ndef test_a(nb):\n    ask(nb, 'sqare')\n",
+        },
+        PROBES,
+        checks_source=CHECKS.read_text(),
+    )
+    assert "helpers.py:2: nb.call('sqare'): 'sqare' is no probe in probes.py" in problems
 
 
 def test_calls_that_cannot_be_told_are_reported_not_ignored():

@@ -149,3 +149,20 @@ def test_the_module_exports_its_helpers():
 )
 def test_each_helper_says_why_in_its_docstring(name):
     assert (getattr(probing, name).__doc__ or "").strip()
+
+
+def test_every_helper_of_probing_has_a_unit_test_here():
+    """A helper added to dlcourse.probing gets its unit test in this file (by its name)."""
+    import inspect
+    from pathlib import Path
+
+    here = Path(__file__).read_text()
+    helpers = [
+        name
+        for name, obj in vars(probing).items()
+        if inspect.isfunction(obj)
+        and obj.__module__ == probing.__name__
+        and not name.startswith("_")
+    ]
+    untested = [h for h in helpers if f"probing.{h}(" not in here]
+    assert helpers and not untested, f"no unit test calls probing.{', '.join(untested)}"
