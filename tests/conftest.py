@@ -31,8 +31,8 @@ def dlcourse(*args: str, check: bool = True) -> subprocess.CompletedProcess:
 
 
 def grade_json(assignment: str, path: Path, out: Path, *extra: str):
-    """`dlcourse grade --json`: a dict for one notebook, a list for a folder."""
-    done = dlcourse("grade", assignment, str(path), "--out", str(out), "--json", *extra)
+    """`dlcourse grade --format json`: a dict for one notebook, a list for a folder."""
+    done = dlcourse("grade", assignment, str(path), "--out", str(out), "--format", "json", *extra)
     return json.loads(done.stdout)
 
 

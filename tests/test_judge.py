@@ -167,7 +167,7 @@ def test_an_infinite_loop_is_cut_and_the_rest_still_graded(broken_class):
     results, out = broken_class
     assert results["g_infinite_loop"]["score"] == 16  # the loop cell times out; the others run
     record = json.loads((out / "results" / "g_infinite_loop" / f"{A}.json").read_text())
-    assert any(c["error"] == "time limit reached" for c in record["execution"])
+    assert any(c["error"].startswith("time limit reached") for c in record["execution"])
 
 
 def test_exiting_in_a_probed_function_fails_only_that_test(broken_class):

@@ -59,14 +59,22 @@ def release(ctx, solutions, assignments):
 @click.option("--isolation", type=click.Choice(["auto", "bwrap", "rlimits"]), default="auto",
               show_default=True, help="How the student's code is contained: bubblewrap sandbox, or a "
               "plain subprocess with resource limits (auto: bwrap where it works).")
-@click.option("--limit", "limit_pairs", multiple=True, metavar="NAME=SECONDS",
-              help="Override a time limit of autograder/<assignment>/assignment.toml (repeatable).")
-@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON (same as --format json).")
+@click.option("--limit", "limit_pairs", multiple=True, metavar="NAME=VALUE",
+              help="Override a limit of autograder/<assignment>/assignment.toml (repeatable): "
+              "notebook_seconds, cell_seconds, probe_seconds, submission_seconds (CPU seconds per "
+              "thread share), restarts, memory_mb, processes.")
+@click.option("--json", "as_json", is_flag=True, hidden=True,
+              help="Deprecated: use --format json (kept for one release).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "gradescope"]), default="table",
               show_default=True, help="gradescope: print Gradescope's results.json for one notebook, or "
               "write <out>/gradescope/<student>/results.json for a folder.")
+@click.option("--seed", type=int, help="Base seed of the hidden tests (each test's seed is derived from "
+              "it and recorded); default: drawn at random.")
+@click.option("--replay", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A results JSON file (one record or a list): rerun with the seeds it recorded.")
 @click.pass_context
-def grade(ctx, assignment, path, student, out, workers, force, isolation, limit_pairs, as_json, fmt):
+def grade(ctx, assignment, path, student, out, workers, force, isolation, limit_pairs, as_json, fmt,
+          seed, replay):
     """Grade a notebook, or a folder of submissions (nbgrader's submitted/<student>/<assignment>/)."""
     from dlcourse import grade as grading
 
@@ -75,9 +83,28 @@ def grade(ctx, assignment, path, student, out, workers, force, isolation, limit_
         limits = parse_limits(limit_pairs)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--limit") from None
-    fmt = "json" if as_json else fmt
-    records = grading.grade(course, assignment, path, student=student, out=out, isolation=isolation,
-                            workers=workers, force=force, progress=fmt == "table", limits=limits)
+    if as_json:
+        click.echo("dlcourse: --json is deprecated; use --format json", err=True)
+        fmt = "json"
+    replayed = None
+    if replay is not None:
+        saved = json.loads(replay.read_text())
+        saved = saved if isinstance(saved, list) else [saved]
+        replayed = {r["student"]: r.get("seeds") or {} for r in saved if isinstance(r, dict) and "student" in r}
+        force = True
+    try:
+        records = grading.grade(course, assignment, path, student=student, out=out, isolation=isolation,
+                                workers=workers, force=force, progress=fmt == "table", limits=limits,
+                                seed=seed, replay=replayed)
+    except grading.GradingStopped as stopped:
+        if stopped.records:
+            click.echo(grading.table(stopped.records), err=True)
+        click.echo(f"dlcourse: stopped; {len(stopped.records)} submission(s) graded and recorded, "
+                   f"{stopped.remaining} not. Run the same command again to grade the rest "
+                   "(graded submissions are skipped).", err=True)
+        ctx.exit(128 + int(stopped.signum))
+    except (ValueError, RuntimeError) as exc:
+        raise click.ClickException(str(exc)) from None
     single = path.suffix == ".ipynb" or path.is_file()
     if fmt == "json":
         public = [grading.public(r) for r in records]

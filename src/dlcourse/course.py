@@ -19,13 +19,19 @@ ASSIGNMENTS = (
 
 @dataclass(frozen=True)
 class Limits:
-    """Wall-clock limits for grading one submission (seconds)."""
+    """What grading one submission may use. Times are **CPU seconds per thread share**: a cell
+    may use ``cell_seconds × threads`` seconds of CPU time, where ``threads`` is the worker's
+    share of the cores (``OMP_NUM_THREADS``, set by ``dlcourse grade`` to cores / workers), so
+    a limit means the same on an idle and on a saturated machine. A wall-clock backstop of
+    3 × the limit + 60 s stops code that sleeps or waits instead of computing. See
+    docs/limits.md for the table."""
 
     notebook_seconds: float = 600  # running all the cells
     cell_seconds: float = 300  # one cell
     probe_seconds: float = 60  # one probe call
+    submission_seconds: float = 1200  # everything: the cells and all the probes together
     restarts: int = 3  # worker restarts after a cell or a probe ended its process
-    memory_mb: int = 6144  # the worker's memory (a cgroup limit under bubblewrap as root)
+    memory_mb: int = 6144  # the worker's memory (a cgroup limit, or address space under rlimits)
     processes: int = 256  # processes and threads the worker may have at once
 
 
@@ -37,7 +43,12 @@ def parse_limits(pairs) -> dict:
         key, _, value = pair.partition("=")
         if key not in types:
             raise ValueError(f"unknown limit {key!r}; known: {', '.join(types)}")
-        out[key] = int(value) if types[key] in (int, "int") else float(value)
+        try:
+            out[key] = int(value) if types[key] in (int, "int") else float(value)
+        except ValueError:
+            raise ValueError(f"limit {key} needs a number, got {value!r}") from None
+        if not out[key] > 0:
+            raise ValueError(f"limit {key} must be positive")
     return out
 
 
@@ -69,7 +80,8 @@ class Course:
         """Assignments that have a source notebook, in course order."""
         return [a for a in ASSIGNMENTS if (self.source / a).is_dir()]
 
-    def check(self, assignment: str) -> str:
+    def require(self, assignment: str) -> str:
+        """``assignment`` if this course has it, else ValueError naming the ones it has."""
         if assignment not in self.assignments():
             raise ValueError(f"unknown assignment {assignment!r}; this course has: "
                              + ", ".join(self.assignments()))
