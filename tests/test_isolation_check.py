@@ -6,6 +6,9 @@ import json
 import subprocess
 import sys
 
+import pytest
+from conftest import ROOT, dlcourse
+
 
 def _record(student: str, isolation: str | None) -> dict:
     record = {"assignment": "01_logistic_regression", "student": student, "score": 1.0, "tests": []}
@@ -50,3 +53,17 @@ def test_reads_json_output_lists_and_fails_without_results(tmp_path):
     assert done.returncode == 1 and "no grading results were found" in done.stdout
     (tmp_path / "broken.json").write_text("{")
     assert _check(tmp_path / "broken.json").returncode == 1
+
+
+@pytest.mark.slow
+def test_real_grading_records_pass_only_for_the_isolation_they_ran_under(tmp_path):
+    from dlcourse import sandbox
+
+    isolation = "bwrap" if sandbox.bwrap_works() else "rlimits"
+    a = "01_logistic_regression"
+    dlcourse("grade", a, str(ROOT / "release" / a / f"{a}.ipynb"), "--student", "ann",
+             "--isolation", isolation, "--json", "--out", str(tmp_path))
+    assert _check("--expect", isolation, tmp_path / "results").returncode == 0
+    other = "rlimits" if isolation == "bwrap" else "bwrap"
+    done = _check("--expect", other, tmp_path / "results")
+    assert done.returncode == 1 and f"isolation '{isolation}', not '{other}'" in done.stdout

@@ -15,6 +15,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 from conftest import ROOT
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dlcourse import checks, screening, testset
 from dlcourse.checks import mnist_test_split
@@ -175,6 +177,20 @@ def test_scan_flags_data_a_model_does_not_need(split):
     assert [f["evidence"].split(" (")[0] for f in flags] == [f"code cell {i}" for i in (2, 3, 4, 5)]
     assert f"a {n:,}-character string literal" in flags[0]["evidence"]
     assert "base64" in flags[2]["evidence"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(max_size=300), max_size=5))
+def test_scan_takes_any_text(sources):
+    assert all(f["kind"] == "embedded_data" for f in screening.scan(_cells(*sources)))
+
+
+def test_scan_survives_hostile_sources():
+    deep = "x = " + "(" * 100_000 + ")" * 100_000
+    cells = _cells(deep, "\x00" * 10, "!pip install x\ndef broken(:\n    " + "QUJD" * 1100,
+                   "def f(:\n")
+    flags = screening.scan(cells)
+    assert [f["evidence"].split(" (")[0] for f in flags] == ["code cell 3"]
 
 
 def test_the_course_notebooks_scan_clean():
