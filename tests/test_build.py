@@ -124,3 +124,76 @@ def test_grade_cell_points_equal_grader_points(course, assignment):
     for test in list_tests(course, assignment):
         summed[test["cell"]] = summed.get(test["cell"], 0.0) + test["max_points"]
     assert summed == declared
+
+
+# --- Markdown cells: plain text and LaTeX that renders -----------------------------------
+
+_CODE_SPAN = re.compile(r"```.*?```|`[^`\n]*`", re.S)
+_MATH = re.compile(r"\$\$(.+?)\$\$|(?<![\\$])\$(?!\$)(.+?)(?<![\\$])\$", re.S)
+# KaTeX (what Jupyter renders) knows a few macros matplotlib's mathtext lacks; each is mapped to
+# the mathtext construct that draws the same thing, so only the parse is checked, not the taste.
+_KATEX_TO_MATHTEXT = [
+    (re.compile(r"\\[Bb]igg?[lr]?(?![A-Za-z])"), ""),  # delimiter sizes
+    (re.compile(r"\\(?:underbrace|overbrace)(?![A-Za-z])"), ""),
+    (re.compile(r"\\([lg]e)(?![A-Za-z])"), r"\\\1q"),  # \le -> \leq
+    (re.compile(r"\\[td]frac(?![A-Za-z])"), r"\\frac"),
+    (re.compile(r"\\[lr]Vert(?![A-Za-z])"), r"\\Vert"),
+    (re.compile(r"\\texttt(?![A-Za-z])"), r"\\mathtt"),
+    (re.compile(r"\\operatorname(?![A-Za-z])"), r"\\mathrm"),
+    # TeX's one-token arguments: \frac12 -> \frac{1}{2}, \sqrt 2 -> \sqrt{2}
+    (re.compile(r"\\frac\s*([0-9A-Za-z])\s*([0-9A-Za-z])"), r"\\frac{\1}{\2}"),
+    (re.compile(r"\\sqrt\s*([0-9A-Za-z])"), r"\\sqrt{\1}"),
+]
+
+
+def _markdown_cells():
+    for folder in ("source", "release", "solutions"):
+        for path in sorted((ROOT / folder).glob("*/*.ipynb")):
+            for index, cell in enumerate(read(path).cells):
+                if cell.cell_type == "markdown":
+                    yield f"{path.relative_to(ROOT)} cell {index}", cell.source
+
+
+def _math_spans(markdown: str) -> list[str]:
+    """The LaTeX of every $...$ and $$...$$ outside code spans."""
+    return [m.group(1) or m.group(2) for m in _MATH.finditer(_CODE_SPAN.sub("", markdown))]
+
+
+def test_markdown_has_no_control_characters():
+    """A TAB or other control character in markdown is a typo (often "\\t" of "\\text" in a
+    non-raw Python string): Jupyter shows it as a blank and the LaTeX around it breaks."""
+    import unicodedata
+
+    bad = [(where, repr(ch)) for where, text in _markdown_cells() for ch in text
+           if ch != "\n" and unicodedata.category(ch) == "Cc"]
+    assert not bad, f"control characters in markdown cells: {sorted(set(bad))[:10]}"
+
+
+def test_markdown_latex_parses():
+    """Every formula in a markdown cell parses with matplotlib's mathtext (after mapping the
+    few KaTeX macros mathtext lacks), so none renders as red error text in Jupyter."""
+    from matplotlib.mathtext import MathTextParser
+
+    parser = MathTextParser("path")
+    broken = []
+    for where, text in _markdown_cells():
+        for expr in _math_spans(text):
+            mathtext = expr
+            for pattern, replacement in _KATEX_TO_MATHTEXT:
+                mathtext = pattern.sub(replacement, mathtext)
+            try:
+                parser.parse(f"${' '.join(mathtext.split())}$")
+            except Exception as error:  # mathtext raises pyparsing's and its own errors
+                broken.append(f"{where}: ${expr.strip()[:60]}$ ({str(error).splitlines()[-1][:80]})")
+    assert not broken, "LaTeX that does not parse:\n" + "\n".join(broken[:20])
+
+
+def test_latex_checker_rejects_broken_formulas():
+    """The two checks above catch what they are for: a TAB, an unknown macro, an open brace."""
+    from matplotlib.mathtext import MathTextParser
+
+    assert _math_spans("cost `$x$` and $a$ and $$b$$") == ["a", "b"]
+    parser = MathTextParser("path")
+    for broken in (r"\frac{1}{2", r"\nosuchmacro x", r"x^{2"):
+        with pytest.raises(Exception):
+            parser.parse(f"${broken}$")

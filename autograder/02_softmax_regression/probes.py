@@ -15,20 +15,26 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from dlcourse.probing import describe, predict_labels
+
 
 def _softmax(z):
+    """Reference softmax."""
     return torch.softmax(z, dim=1)
 
 
 def _one_hot(y, num_classes):
+    """Reference one-hot."""
     return F.one_hot(y, num_classes).float()
 
 
 def _categorical_cross_entropy(logits, y):
+    """Reference cross-entropy."""
     return F.cross_entropy(logits, y)
 
 
 def _predict(model, x):
+    """Reference argmax prediction."""
     with torch.no_grad():
         return model(x).argmax(dim=1)
 
@@ -54,16 +60,19 @@ def _linear(weight, bias):
 # --- Exercises 1-3 -------------------------------------------------------------------
 
 def softmax(nb, z):
+    """The student's softmax(z)."""
     with _references(nb, "softmax"):
         return nb.softmax(z)
 
 
 def one_hot(nb, y, num_classes):
+    """The student's one_hot(y, num_classes)."""
     with _references(nb, "one_hot"):
         return nb.one_hot(y, num_classes)
 
 
 def categorical_cross_entropy(nb, logits, y):
+    """The student's categorical_cross_entropy(logits, y), with the reference softmax and one_hot."""
     with _references(nb, "categorical_cross_entropy"):
         return nb.categorical_cross_entropy(logits, y)
 
@@ -71,23 +80,66 @@ def categorical_cross_entropy(nb, logits, y):
 # --- Exercise 4 ----------------------------------------------------------------------
 
 def softmax_regression(nb, in_features, num_classes, x, seed):
+    """SoftmaxRegression's output on x, its parameters and module types."""
     torch.manual_seed(seed)
     with _references(nb):
         model = nb.SoftmaxRegression(in_features, num_classes)
         with torch.no_grad():
             out = model(x)
-    return {"out": out, "params": list(model.parameters()),
-            "modules": [type(m).__name__ for m in model.modules()]}
+    return {"out": out, "params": list(model.parameters()), "modules": describe(model)["modules"]}
 
 
 def predict(nb, weight, bias, x):
+    """predict() of a linear model holding the judge's weight and bias."""
     with _references(nb, "predict"):
         return nb.predict(_linear(weight, bias), x)
 
 
-# --- Exercises 5 and 6 ---------------------------------------------------------------
+# --- Exercise 5: count_trainable and freeze_bias ------------------------------------
+
+def _build(spec):
+    """A model from the judge's spec: ("linear", in, out, bias, frozen) and ("relu",) entries,
+    in an nn.Sequential, optionally nested one level (a list inside the spec)."""
+    layers = []
+    for entry in spec:
+        if entry and isinstance(entry[0], list):
+            layers.append(_build(entry))
+        elif entry[0] == "relu":
+            layers.append(nn.ReLU())
+        else:
+            _, n_in, n_out, bias, frozen = entry
+            layer = nn.Linear(n_in, n_out, bias=bias)
+            for p in layer.parameters():
+                p.requires_grad_(not frozen)
+            layers.append(layer)
+    return nn.Sequential(*layers)
+
+
+def _state(model):
+    """Every parameter's name, requires_grad flag and values."""
+    return [[name, p.requires_grad, p.detach().clone()] for name, p in model.named_parameters()]
+
+
+def count_trainable(nb, spec):
+    """count_trainable of the model built from spec."""
+    return nb.count_trainable(_build(spec))
+
+
+def freeze_bias(nb, spec, seed):
+    """freeze_bias on the model built from spec: its answer, and the parameters before and after."""
+    torch.manual_seed(seed)
+    model = _build(spec)
+    before = _state(model)
+    names = nb.freeze_bias(model)
+    return {"names": list(names) if isinstance(names, (list, tuple)) else names,
+            "before": before, "after": _state(model)}
+
+
+# --- Exercises 6 and 7 ---------------------------------------------------------------
 
 def train_softmax(nb, weight, bias, x, y, lr, epochs, x_test):
+    """train_softmax on a linear model holding weight and bias, with the reference loss:
+    its history, the trained parameters and the logits on x_test."""
     model = _linear(weight, bias)
     with _references(nb):
         history = nb.train_softmax(model, x, y, lr, epochs)
@@ -98,29 +150,34 @@ def train_softmax(nb, weight, bias, x, y, lr, epochs, x_test):
 
 
 def decision_regions(nb, weight, bias, xs, ys):
+    """decision_regions of a linear model holding weight and bias, with the reference predict."""
     with _references(nb):
         return nb.decision_regions(_linear(weight, bias), xs, ys)
 
 
-# --- MNIST ---------------------------------------------------------------------------
+# --- Exercise 8 and MNIST -----------------------------------------------------------
 
-def _device(model, nb):
-    first = next(iter(model.parameters()), None)
-    return first.device if first is not None else nb.device
+def train_epoch(nb, weight, bias, xs, ys, lr):
+    """train_epoch on a linear model over the batches (xs[k], ys[k]) with plain SGD and the
+    reference loss: its result and the trained parameters."""
+    model = _linear(weight, bias)
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    with _references(nb):
+        result = nb.train_epoch(model, list(zip(xs, ys)), optimizer)
+    return {"result": result, "is_float": type(result) is float,
+            "weight": model.weight, "bias": model.bias}
 
 
-def mnist_parameters(nb):
-    return [tuple(p.shape) for p in nb.mnist_model.parameters()]
+def mnist_structure(nb, images):
+    """mnist_model's parameters and its outputs for images (N, 1, 28, 28) flattened to (N, 784)."""
+    model = nb.mnist_model
+    params = [p.detach().cpu() for p in model.parameters()]
+    with torch.no_grad():
+        out = model(images.reshape(len(images), -1).to(params[0].device if params else nb.device))
+    return {"params": params, "out": out}
 
 
 def mnist_predictions(nb, images):
     """Class indices of mnist_model for images (N, 1, 28, 28) in [0, 1], sent flattened to (N, 784)."""
-    model = nb.mnist_model
-    device = _device(model, nb)
-    model.eval()
-    out = []
-    with torch.no_grad():
-        for batch in images.split(1000):
-            logits = model(batch.reshape(len(batch), -1).to(device))
-            out.append(logits.argmax(dim=1).cpu())
-    return torch.cat(out)
+    return predict_labels(nb.mnist_model, images, default_device=nb.device,
+                          prepare=lambda batch: batch.reshape(len(batch), -1))
