@@ -45,8 +45,10 @@ def _check_network(got, case, activation, name):
 
 # --- Exercise 1: ShallowNet ----------------------------------------------------------
 
-@grade(cell="test_shallow_net", points=2)
+@grade(cell="test_shallow_net", points=1,
+       hint="Linear -> activation -> Linear, nothing after the second layer; check each activation name")
 def test_shallow_net_forward(nb, seed):
+    """ShallowNet computes Linear -> activation -> Linear for sigmoid, tanh and relu, with the judge's weights."""
     g = rng(seed)
     for activation in ACTIVATIONS:
         case = _shallow_case(g)
@@ -54,34 +56,81 @@ def test_shallow_net_forward(nb, seed):
         _check_network(got, case, activation, "ShallowNet")
 
 
-@grade(cell="test_shallow_net", points=1)
+@grade(cell="test_shallow_net", points=1,
+       hint="exactly one hidden layer: two nn.Linear layers, the first created first, and nothing else "
+            "with parameters")
 def test_shallow_net_structure(nb, seed):
+    """ShallowNet has one hidden layer: two nn.Linear layers whose parameters are listed first layer first."""
     g = rng(seed)
     case = _shallow_case(g)
     activation = random.Random(seed).choice(list(ACTIVATIONS))
     got = nb.call("shallow_net", activation=activation, **case)
     d, m, k = case["in_features"], case["hidden"], case["out_features"]
-    expect(got["linears"] == 2, "ShallowNet should hold exactly two nn.Linear layers")
+    expect(got["linears"] == 2, "ShallowNet should hold exactly two nn.Linear layers (one hidden layer)")
     expect(got["n_params"] == d * m + m + m * k + k,
            f"ShallowNet({d}, {m}, {k}) should have {d * m + m + m * k + k} parameters, it has {got['n_params']}")
-    tensor(got["out"], "ShallowNet's output", shape=(len(case["x"]), k))
+    params = got["parameters"]
+    expected = [case["W1"], case["b1"], case["W2"], case["b2"]]
+    expect(isinstance(params, list) and len(params) == 4
+           and all(type(p) is torch.Tensor and p.shape == e.shape and torch.equal(p, e)
+                   for p, e in zip(params, expected)),
+           "ShallowNet's parameters() should list the first layer's weight and bias, then the second "
+           "layer's (create the in_features -> hidden layer first)")
+    _check_network(got, case, activation, "ShallowNet")
+
+
+BAD_ACTIVATIONS = ["softplus", "gelu", "leaky_relu", "identity", "linear", "swish", "", "none", "elu"]
+
+
+@grade(cell="test_shallow_net", points=1,
+       hint="check the name against the three allowed ones and raise ValueError(...) for anything else")
+def test_shallow_net_rejects_unknown_activation(nb, seed):
+    """ShallowNet accepts "sigmoid", "tanh" and "relu" and raises a ValueError for any other name."""
+    for name in ACTIVATIONS:
+        raised = nb.call("shallow_net_bad_activation", name=name)
+        expect(raised is None, f"ShallowNet(2, 3, 1, {name!r}) should build a network, it raised {raised}")
+    for name in random.Random(seed).sample(BAD_ACTIVATIONS, 2):
+        raised = nb.call("shallow_net_bad_activation", name=name)
+        expect(raised == "ValueError",
+               f"ShallowNet(2, 3, 1, {name!r}) should raise a ValueError, "
+               + ("it raised nothing" if raised is None else f"it raised {raised}"))
 
 
 # --- Exercise 2: make_sequential -----------------------------------------------------
 
-@grade(cell="test_make_sequential", points=1)
+@grade(cell="test_make_sequential", points=1,
+       hint="nn.Sequential(nn.Linear(...), the activation module, nn.Linear(...)): three children, in order")
 def test_sequential_structure(nb, seed):
+    """make_sequential returns an nn.Sequential of Linear, activation module, Linear, each doing its part."""
     g = rng(seed)
     for activation in ACTIVATIONS:
-        got = nb.call("make_sequential", activation=activation, **_shallow_case(g))
+        case = _shallow_case(g)
+        got = nb.call("make_sequential", activation=activation, **case)
         expect(got["is_sequential"], f"make_sequential should return an nn.Sequential, not a {got['type']}")
         expect(got["children"] == ["Linear", MODULE_NAMES[activation], "Linear"],
                f"make_sequential(..., {activation!r}) should hold nn.Linear, nn.{MODULE_NAMES[activation]}(), "
                "nn.Linear, in this order")
+        x = case["x"].double()
+        z = x @ case["W1"].double().T + case["b1"].double()
+        h = ACTIVATIONS[activation](z)
+        steps = [tensor(s, "a layer's output", shape=e.shape) for s, e in zip(got.get("steps", []), (z, h))]
+        expect(len(steps) == 2 and close(steps[0], z, atol=1e-5, rtol=1e-4),
+               "the first child of make_sequential's network should be nn.Linear(in_features, hidden)")
+        expect(close(steps[1], h, atol=1e-5, rtol=1e-4),
+               f"the second child should be the {activation} activation module")
+        out = tensor(got["out"], "make_sequential's output", shape=(len(x), case["out_features"]))
+        expect(close(out, got["steps"][2], atol=1e-6, rtol=1e-5),
+               "make_sequential's network should compute its three children in order, and nothing else")
+    for name in random.Random(seed).sample(BAD_ACTIVATIONS, 1):
+        raised = nb.call("make_sequential_bad_activation", name=name)
+        expect(raised == "ValueError", f"make_sequential(2, 3, 1, {name!r}) should raise a ValueError, like "
+                                       "ShallowNet")
 
 
-@grade(cell="test_make_sequential", points=1)
+@grade(cell="test_make_sequential", points=1,
+       hint="the same three layers as ShallowNet, with the activation named by the argument")
 def test_sequential_matches_shallow_net(nb, seed):
+    """make_sequential's network computes Linear -> activation -> Linear with the judge's weights."""
     # The judge loads the same weights into both models (layer by layer) and compares each
     # with the float64 reference, so this test depends on make_sequential alone.
     g = rng(seed)
@@ -120,15 +169,19 @@ def _backprop_reference(case, loss):
 
 
 def _student_backprop(nb, case, loss):
+    """forward_backward's loss (a 0-d tensor, as a float) and grads, called with autograd off."""
     got = nb.call("forward_backward", loss=loss, **case)
     grads = got["grads"]
     expect(isinstance(grads, dict) and set(grads) >= {"W1", "b1", "W2", "b2"},
            "forward_backward should return (loss, grads) with grads a dict with keys 'W1', 'b1', 'W2', 'b2'")
-    return number(got["loss"], "forward_backward's loss"), grads
+    value = tensor(got["loss"], "forward_backward's loss", shape=(), dtype=torch.float64)
+    return number(value, "forward_backward's loss"), grads
 
 
-@grade(cell="test_forward_backward", points=1)
+@grade(cell="test_forward_backward", points=1,
+       hint="average over all N*k entries; return the loss as a 0-d tensor of the inputs' dtype")
 def test_forward_loss_values(nb, seed):
+    """forward_backward's loss is the mean MSE or BCE of the sigmoid network, as a 0-d float64 tensor."""
     g = rng(seed)
     for loss in ("mse", "bce"):
         case = _backprop_case(g, loss)
@@ -145,18 +198,24 @@ def _check_gradients(nb, seed, loss):
         _, grads = _student_backprop(nb, case, loss)
         _, expected = _backprop_reference(case, loss)
         for name, reference in expected.items():
-            got = tensor(grads[name], f"grads[{name!r}] ({loss})", shape=reference.shape)
+            got = tensor(grads[name], f"grads[{name!r}] ({loss})", shape=reference.shape, dtype=torch.float64)
             expect(close(got, reference, atol=1e-6, rtol=1e-6),
                    f"grads[{name!r}] differs from autograd's gradient for the {loss} loss")
 
 
-@grade(cell="test_forward_backward", points=2)
+@grade(cell="test_forward_backward", points=2,
+       hint="for MSE the output delta is 2 (Yhat - Y) Yhat (1 - Yhat) / (N k); no .backward(), no "
+            "torch.autograd, and compute in the inputs' dtype")
 def test_backward_mse(nb, seed):
+    """forward_backward's MSE gradients equal autograd's in float64, computed without autograd."""
     _check_gradients(nb, seed, "mse")
 
 
-@grade(cell="test_forward_backward", points=2)
+@grade(cell="test_forward_backward", points=2,
+       hint="for BCE the output delta is (Yhat - Y) / (N k); no .backward(), no torch.autograd, and "
+            "compute in the inputs' dtype")
 def test_backward_bce(nb, seed):
+    """forward_backward's BCE gradients equal autograd's in float64, computed without autograd."""
     _check_gradients(nb, seed, "bce")
 
 
@@ -172,21 +231,29 @@ def _xor_points(g, n, noise=0.1):
     return corners + noise * torch.randn(n, 2, generator=g), (corners[:, 0] != corners[:, 1]).float()
 
 
-def _xor_attempt(nb, g, hidden, epochs, seed):
+def _xor_attempt(nb, g, hidden, epochs, seed, repeat=False):
     """One call of train_xor: does its model get the corners and >= 95% of fresh noisy points right?"""
     x_noisy, y_noisy = _xor_points(g, XOR_NOISY)
-    out = tensor(nb.call("train_xor", hidden=hidden, epochs=epochs, seed=seed, x=torch.cat([XOR_CORNERS, x_noisy])),
-                 "the XOR model's output")
-    expect(tuple(out.shape) in [(4 + XOR_NOISY, 1), (4 + XOR_NOISY,)],
-           f"the XOR model should map (N, 2) inputs to (N, 1) logits, got shape {tuple(out.shape)}")
+    got = nb.call("train_xor", hidden=hidden, epochs=epochs, seed=seed, x=torch.cat([XOR_CORNERS, x_noisy]),
+                  repeat=repeat)
+    expect(got["is_reference"] and got["activation"] == "Tanh" and got["linear_shapes"] == [[hidden, 2], [1, hidden]],
+           f"train_xor(hidden={hidden}, ...) should return the ShallowNet(2, {hidden}, 1, \"tanh\") it trained")
+    out = tensor(got["out"], "the XOR model's output", shape=(4 + XOR_NOISY, 1))
+    if repeat:
+        again = tensor(got["again"], "the XOR model's output", shape=out.shape)
+        expect(torch.equal(out, again), "two calls of train_xor with the same seed should train the same model "
+                                        "(torch.manual_seed(seed) before building it)")
     predicted = (out.reshape(-1) > 0).float()
     corners_right = bool((predicted[:4] == XOR_LABELS).all())
     noisy_accuracy = (predicted[4:] == y_noisy).double().mean().item()
     return corners_right and noisy_accuracy >= 0.95
 
 
-@grade(cell="test_train_xor", points=3)
+@grade(cell="test_train_xor", points=3,
+       hint="seed with torch.manual_seed(seed) before building ShallowNet(2, hidden, 1, \"tanh\"); train with "
+            "BCEWithLogitsLoss and Adam(lr=0.05) on all 200 points, and return the model (it outputs logits)")
 def test_train_xor_solves_xor(nb, seed):
+    """train_xor returns a reproducible tanh ShallowNet whose logits classify XOR corners and fresh noisy points."""
     # A correct train_xor can still land in a local minimum for an unlucky seed. Measured on
     # the reference (hidden = 16, the narrowest the judge uses, 300 epochs): 0 failures in
     # 8,000 seeds, so the per-seed failure rate q is below 3.75e-4 at 95% confidence (and
@@ -196,10 +263,12 @@ def test_train_xor_solves_xor(nb, seed):
     # The test passes when the first seed works or, failing that, the next two both do:
     # P(fail) = q * (1 - (1 - q)^2) <= 2 q^2 < 3e-7. A solution that fails half of its seeds
     # passes only 62.5% of the time, one that never solves XOR never does.
+    # The first seed is trained twice: the same seed must give exactly the same model (both
+    # runs are in one worker, on one device), which a missing torch.manual_seed breaks.
     g = rng(seed)
     hidden, epochs = randint(g, 16, 32), 300
     seeds = [randint(g, 0, 2**31 - 1) for _ in range(3)]
-    if _xor_attempt(nb, g, hidden, epochs, seeds[0]):
+    if _xor_attempt(nb, g, hidden, epochs, seeds[0], repeat=True):
         return
     for retry in seeds[1:]:
         expect(_xor_attempt(nb, g, hidden, epochs, retry),
@@ -233,12 +302,17 @@ def _reference_norms(layers, activations, x, y):
 def _student_norms(nb, layers, activations, x, y, stale):
     got = nb.call("layer_gradient_norms", layers=layers, activations=activations, x=x, y=y, stale=stale)
     expect(isinstance(got, list) and len(got) == len(layers),
-           f"layer_gradient_norms should return one norm per nn.Linear layer ({len(layers)} here)")
+           f"layer_gradient_norms should return a list with one norm per nn.Linear layer ({len(layers)} here)")
+    expect(all(type(v) is float for v in got),
+           "layer_gradient_norms should return Python floats (.item()), not tensors")
     return torch.tensor([number(v, "a gradient norm") for v in got], dtype=torch.float64)
 
 
-@grade(cell="test_layer_gradient_norms", points=2)
+@grade(cell="test_layer_gradient_norms", points=2,
+       hint="F.mse_loss(model(x), y).backward(), then m.weight.grad.norm().item() for each nn.Linear m "
+            "in model.modules()")
 def test_norms_match_autograd(nb, seed):
+    """layer_gradient_norms gives, as floats, the norm of dL/dW of every nn.Linear weight, first to last."""
     g = rng(seed)
     for _ in range(3):
         layers, activations, x, y = _random_mlp(g)
@@ -248,8 +322,10 @@ def test_norms_match_autograd(nb, seed):
                "for L = F.mse_loss(model(x), y)")
 
 
-@grade(cell="test_layer_gradient_norms", points=1)
+@grade(cell="test_layer_gradient_norms", points=1,
+       hint="backward() adds to .grad: call model.zero_grad() first")
 def test_norms_ignore_old_gradients(nb, seed):
+    """layer_gradient_norms is right for a model that already holds gradients from an earlier backward pass."""
     g = rng(seed)
     layers, activations, x, y = _random_mlp(g)
     got = _student_norms(nb, layers, activations, x, y, stale=True)
@@ -263,8 +339,10 @@ def _he_stack(g, in_features, width, out_features, depth=10):
     return [(torch.randn(b, a, generator=g) * math.sqrt(2 / a), torch.zeros(b)) for a, b in zip(sizes[:-1], sizes[1:])]
 
 
-@grade(cell="test_layer_gradient_norms", points=1)
+@grade(cell="test_layer_gradient_norms", points=1,
+       hint="list the norms first layer (next to the input) to last")
 def test_vanishing_gradients(nb, seed):
+    """In a 10-layer He-initialised stack the norms vanish towards the input for sigmoid, not for ReLU."""
     # Ten He-initialised layers, targets 2 away from the untrained outputs (so the output
     # error never averages out to ~0, which would make the last layer's gradient tiny by
     # chance). The float64 reference on 20,000 draws of exactly these inputs: log10(first /
@@ -330,20 +408,69 @@ def _curves(case, run, name):
             tensor(run["val"], f"fit_curves' validation losses{name}", shape=shape))
 
 
+REPLAYED = 5  # epochs of the recipe the judge replays
+
+
+def _replay(case, hidden, weight_decay):
+    """The recipe, run here for the first REPLAYED epochs: initial parameters and both curves."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(case["seed"])
+        first, second = torch.nn.Linear(2, hidden), torch.nn.Linear(hidden, 2)
+    model = torch.nn.Sequential(first, torch.nn.ReLU(), second)
+    initial = [p.detach().clone() for p in model.parameters()]
+    optimizer = torch.optim.Adam(model.parameters(), lr=case["lr"], weight_decay=weight_decay)
+    x_train, y_train, x_val, y_val = case["data"]
+    train, val = [], []
+    for _ in range(REPLAYED):
+        with torch.no_grad():
+            val.append(torch.nn.functional.cross_entropy(model(x_val), y_val).item())
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(x_train), y_train)
+        loss.backward()
+        optimizer.step()
+        train.append(loss.item())
+    return initial, torch.tensor(train, dtype=torch.float64), torch.tensor(val, dtype=torch.float64)
+
+
 def _final(curve):
     """The mean of the last 10 epochs: the loss where training ended, without step-to-step jitter."""
     return curve[..., -10:].double().mean(-1)
 
 
-@grade(cell="test_fit_curves", points=1)
-def test_fit_curves_shapes(nb, fitted):
+@grade(cell="test_fit_curves", points=1,
+       hint="torch.manual_seed(seed) before each model; record the validation loss before the step "
+            "(under torch.no_grad()) and the training loss of that step, without the penalty")
+def test_fit_curves_recipe(nb, fitted):
+    """fit_curves follows the recipe: seeded models, and in its first epochs the losses the judge replays."""
+    # The judge replays the first 5 epochs from the same initial weights, in float32 like the
+    # student's run. Floating-point differences (another way to write the loss, another device)
+    # are ~1e-6 after 5 Adam steps; recording the validation loss after the step instead of
+    # before, adding the penalty to the training loss, or reseeding once for all widths moves
+    # the values by 1e-2 or more.
     case, runs = fitted
-    _curves(case, runs["plain"], "")
-    _curves(case, runs["decay"], " (with weight decay)")
+    for key, weight_decay, name in (("plain", 0.0, ""), ("decay", case["weight_decay"], " (with weight decay)")):
+        train, val = _curves(case, runs[key], name)
+        initial = runs[key]["initial"]
+        expect(isinstance(initial, list) and len(initial) == len(case["hidden_sizes"]),
+               f"fit_curves should build one ShallowNet(2, h, 2, \"relu\") per width, in the order given")
+        for i, hidden in enumerate(case["hidden_sizes"]):
+            start, train_ref, val_ref = _replay(case, hidden, weight_decay)
+            expect(isinstance(initial[i], list) and len(initial[i]) == 4
+                   and all(type(p) is torch.Tensor and p.shape == q.shape and torch.equal(p, q)
+                           for p, q in zip(initial[i], start)),
+                   "fit_curves should call torch.manual_seed(seed) right before building each width's model")
+            expect(close(val[i, :REPLAYED], val_ref, atol=1e-3, rtol=1e-3),
+                   f"fit_curves' validation losses{name} should be the cross-entropy on the validation set "
+                   "with the parameters before each step")
+            expect(close(train[i, :REPLAYED], train_ref, atol=1e-3, rtol=1e-3),
+                   f"fit_curves' training losses{name} should be the cross-entropy (without the penalty) "
+                   "computed for each step, with Adam(lr=lr, weight_decay=weight_decay), full batch")
 
 
-@grade(cell="test_fit_curves", points=1)
+@grade(cell="test_fit_curves", points=1,
+       hint="train every width for all the epochs, and keep row i for hidden_sizes[i]")
 def test_training_loss_falls_with_width(nb, fitted):
+    """After training, the widest network's training loss is far below the one-unit network's."""
     # The narrowest network has one ReLU unit: a straight-line boundary, which cannot fit
     # rings (its final training loss stayed >= 0.28 in every run below), while 128 or more
     # units memorise 40 points. The reference, run on 2,400 draws of this experiment at the
@@ -359,8 +486,10 @@ def test_training_loss_falls_with_width(nb, fitted):
            f"training loss than the narrowest (hidden={case['hidden_sizes'][0]})")
 
 
-@grade(cell="test_fit_curves", points=2)
+@grade(cell="test_fit_curves", points=2,
+       hint="pass weight_decay to torch.optim.Adam")
 def test_weight_decay_narrows_gap(nb, fitted):
+    """Weight decay narrows the widest network's gap between validation and training loss."""
     # Same 2,400 reference runs: the unregularised gap was >= 0.73 in every run (the widest
     # net memorises the overlapping rings and its validation loss explodes, median 2.3-2.5),
     # while weight decay 0.03 keeps it at a median validation loss of 0.51. The ratio
@@ -378,8 +507,10 @@ def test_weight_decay_narrows_gap(nb, fitted):
 
 # --- Exercise 7: class_weights and balanced_accuracy ---------------------------------
 
-@grade(cell="test_class_balance", points=1)
+@grade(cell="test_class_balance", points=1,
+       hint="w_c = N / (C n_c) with torch.bincount; C = num_classes when given; return float32")
 def test_class_weights(nb, seed):
+    """class_weights returns the float32 inverse-frequency weights N / (C n_c), with and without num_classes."""
     g = rng(seed)
     for explicit in (False, True):
         C = randint(g, 2, 8)
@@ -387,26 +518,37 @@ def test_class_weights(nb, seed):
         y = torch.repeat_interleave(torch.arange(C), counts)
         y = y[torch.randperm(len(y), generator=g)]
         got = tensor(nb.call("class_weights", y=y, num_classes=C if explicit else None),
-                     "class_weights' result", shape=(C,))
+                     "class_weights' result", shape=(C,), dtype=torch.float32)
         expected = len(y) / (C * counts.double())
         expect(close(got, expected, atol=1e-6, rtol=1e-5), "class_weights should return N / (C * n_c) for each class c")
 
 
-@grade(cell="test_class_balance", points=1)
+def _balanced(nb, preds, y):
+    got = nb.call("balanced_accuracy", preds=preds, y=y)
+    expect(type(got) is float, "balanced_accuracy should return a Python float (.item()), "
+                               f"not a {type(got).__name__}")
+    return number(got, "balanced_accuracy's result")
+
+
+@grade(cell="test_class_balance", points=1,
+       hint="the mean over classes of (correct predictions of class c) / (examples of class c), as a float")
 def test_balanced_accuracy(nb, seed):
+    """balanced_accuracy is the mean per-class recall, as a Python float."""
     g = rng(seed)
     C = randint(g, 2, 6)
     n = randint(g, C, 60)
     y = torch.cat([torch.arange(C), torch.randint(0, C, (n - C,), generator=g)])
     y = y[torch.randperm(n, generator=g)]
     preds = torch.where(torch.rand(n, generator=g) < 0.6, y, torch.randint(0, C, (n,), generator=g))
-    got = number(nb.call("balanced_accuracy", preds=preds, y=y), "balanced_accuracy's result")
+    got = _balanced(nb, preds, y)
     expected = sum((preds[y == c] == c).double().mean().item() for c in range(C)) / C
     expect(abs(got - expected) <= 1e-6, "balanced_accuracy should be the mean over classes of each class's recall")
 
 
-@grade(cell="test_class_balance", points=1)
+@grade(cell="test_class_balance", points=1,
+       hint="average over torch.unique(y), the classes that occur in y, not over range(C)")
 def test_balanced_accuracy_absent_class(nb, seed):
+    """balanced_accuracy averages the recall over the classes that occur in y only."""
     g = rng(seed)
     C = randint(g, 3, 6)
     missing = randint(g, 0, C - 1)
@@ -415,7 +557,7 @@ def test_balanced_accuracy_absent_class(nb, seed):
     y = present[torch.randint(0, len(present), (n,), generator=g)]
     y[: len(present)] = present
     preds = torch.where(torch.rand(n, generator=g) < 0.5, y, torch.randint(0, C, (n,), generator=g))
-    got = number(nb.call("balanced_accuracy", preds=preds, y=y), "balanced_accuracy's result")
+    got = _balanced(nb, preds, y)
     expected = sum((preds[y == c] == c).double().mean().item() for c in present.tolist()) / len(present)
     expect(abs(got - expected) <= 1e-6,
            "balanced_accuracy should average the recall over the classes that occur in y only")
@@ -434,8 +576,10 @@ def imbalanced_case(g, n_major=900, n_minor=100, n_test=2000, distance=(1.5, 2.0
     return x[order], y[order], x_test
 
 
-@grade(cell="test_class_balance", points=1)
+@grade(cell="test_class_balance", points=1,
+       hint="inverse frequency: the rare class gets the large weight")
 def test_weighting_raises_minority_recall(nb, seed):
+    """Training with class_weights(y) raises the minority class's recall on a 9:1 problem."""
     # The judge trains the same linear classifier with and without the student's weights.
     # Theory (Bayes boundaries): at distance 2 the minority recall is about 0.46 unweighted and
     # 0.84 weighted; closer classes only widen the difference. Reference, 1,000 draws at the
@@ -457,9 +601,12 @@ def test_weighting_raises_minority_recall(nb, seed):
 
 # --- Exercise 8: mnist_model ---------------------------------------------------------
 
-@grade(cell="test_mnist", points=4)
+@grade(cell="test_mnist", points=4,
+       hint="train mnist_model on standardised, flattened images (load_mnist(..., normalize=True, "
+            "flatten=True)) for a few epochs with Adam")
 def test_mnist_accuracy(nb):
-    # The hidden test split is fixed, so the only randomness is in the student's training;
-    # the reference reaches about 97.5%, well above the 96% asked for.
+    """mnist_model classifies at least 96% of the hidden MNIST test images correctly."""
+    # hidden_test_accuracy sends the hidden test images (a random subset, slightly perturbed
+    # per grading run); the reference reaches about 97.5%, well above the 96% asked for.
     acc = hidden_test_accuracy(nb, "mnist_predictions", "mnist_model's predicted digits")
     expect(acc >= 0.96, f"mnist_model classifies {acc:.2%} of the hidden test images correctly; at least 96% is needed")
