@@ -47,15 +47,23 @@ def _forward_with(model, W1, b1, W2, b2, x):
     loaded, linears = _load_linears(model, [(W1, b1), (W2, b2)])
     with torch.no_grad():
         out = model(x)
-    return {"out": out, "loaded": loaded, "linears": linears, "parameters": list(model.parameters()),
-            **probing.describe(model)}
+    return {
+        "out": out,
+        "loaded": loaded,
+        "linears": linears,
+        "parameters": list(model.parameters()),
+        **probing.describe(model),
+    }
 
 
 # --- Exercise 1: ShallowNet ---
 
+
 def shallow_net(nb, in_features, hidden, out_features, activation, **weights_and_x):
     """ShallowNet's output with the judge's weights loaded, its parameters in order, its structure."""
-    return _forward_with(nb.ShallowNet(in_features, hidden, out_features, activation), **weights_and_x)
+    return _forward_with(
+        nb.ShallowNet(in_features, hidden, out_features, activation), **weights_and_x
+    )
 
 
 def shallow_net_bad_activation(nb, name):
@@ -68,6 +76,7 @@ def shallow_net_bad_activation(nb, name):
 
 
 # --- Exercise 2: make_sequential ---
+
 
 def make_sequential(nb, in_features, hidden, out_features, activation, **weights_and_x):
     """make_sequential's output with the judge's weights loaded, and what each child computes."""
@@ -92,6 +101,7 @@ def make_sequential_bad_activation(nb, name):
 
 # --- Exercise 3: forward_backward ---
 
+
 def forward_backward(nb, x, y, W1, b1, W2, b2, loss):
     """forward_backward's (loss, grads), called in inference mode: autograd cannot run at all."""
     with torch.inference_mode():
@@ -101,6 +111,7 @@ def forward_backward(nb, x, y, W1, b1, W2, b2, loss):
 
 
 # --- Exercise 4: train_xor ---
+
 
 def train_xor(nb, hidden, epochs, seed, x, repeat=False):
     """train_xor's model (built with the reference ShallowNet): its eval-mode output on x, its
@@ -115,11 +126,14 @@ def train_xor(nb, hidden, epochs, seed, x, repeat=False):
     info = probing.describe(model)
     info["is_reference"] = type(model) is _ReferenceShallowNet
     info["activation"] = type(getattr(model, "activation", None)).__name__
-    info["linear_shapes"] = [list(m.weight.shape) for m in model.modules() if isinstance(m, nn.Linear)]
+    info["linear_shapes"] = [
+        list(m.weight.shape) for m in model.modules() if isinstance(m, nn.Linear)
+    ]
     return {"out": outputs[0], "again": outputs[1] if repeat else None, **info}
 
 
 # --- Exercise 5: layer_gradient_norms ---
+
 
 def _stack(layers, activations):
     """nn.Sequential of Linear layers with the given weights, activation modules in between."""
@@ -147,6 +161,7 @@ def layer_gradient_norms(nb, layers, activations, x, y, stale):
 
 # --- Exercise 6: fit_curves ---
 
+
 def fit_curves(nb, hidden_sizes, weight_decay, data, epochs, lr, seed):
     """fit_curves' curves (built with the reference ShallowNet), and every model's initial
     parameters in the order the models were built."""
@@ -158,12 +173,14 @@ def fit_curves(nb, hidden_sizes, weight_decay, data, epochs, lr, seed):
             initial.append([p.detach().clone() for p in self.parameters()])
 
     with nb.substitute(ShallowNet=Recorded):
-        train_losses, val_losses = nb.fit_curves(hidden_sizes, weight_decay, tuple(data), epochs=epochs, lr=lr,
-                                                 seed=seed)
+        train_losses, val_losses = nb.fit_curves(
+            hidden_sizes, weight_decay, tuple(data), epochs=epochs, lr=lr, seed=seed
+        )
     return {"train": train_losses, "val": val_losses, "initial": initial}
 
 
 # --- Exercise 7: class_weights and balanced_accuracy ---
+
 
 def class_weights(nb, y, num_classes):
     """class_weights(y) or class_weights(y, num_classes), as returned."""
@@ -185,7 +202,9 @@ def weighted_training(nb, x, y, x_test, seed):
         torch.manual_seed(seed)
         model = nn.Linear(x.shape[1], int(y.max()) + 1)
         optimizer = torch.optim.Adam(model.parameters(), lr=0.05)
-        loss_fn = nn.CrossEntropyLoss(weight=None if weight is None else torch.as_tensor(weight).float().cpu())
+        loss_fn = nn.CrossEntropyLoss(
+            weight=None if weight is None else torch.as_tensor(weight).float().cpu()
+        )
         for _ in range(300):
             optimizer.zero_grad()
             loss_fn(model(x), y).backward()
@@ -197,7 +216,12 @@ def weighted_training(nb, x, y, x_test, seed):
 
 # --- Exercise 8: mnist_model ---
 
+
 def mnist_predictions(nb, images):
     """mnist_model's digits for the images, standardised and flattened, eval mode, its device."""
-    return probing.predict_labels(nb.mnist_model, images, default_device=nb.device,
-                                  prepare=lambda b: probing.standardize(b).reshape(len(b), -1))
+    return probing.predict_labels(
+        nb.mnist_model,
+        images,
+        default_device=nb.device,
+        prepare=lambda b: probing.standardize(b).reshape(len(b), -1),
+    )

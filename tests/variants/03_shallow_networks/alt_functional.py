@@ -1,5 +1,6 @@
 """Alternative: functional forwards (F.linear, torch activations), an OrderedDict Sequential,
 einsum backprop, unique-based class weights and a confusion-matrix balanced accuracy."""
+
 MUST_FAIL: list[str] = []
 CELLS = {
     "shallow_net": '''class ShallowNet(nn.Module):

@@ -1,5 +1,6 @@
 """Alternative: a ShallowNet whose activation comes from getattr(nn, ...), a backprop written
 with explicit transposes and keepdim sums, log_softmax + nll_loss in fit_curves."""
+
 MUST_FAIL: list[str] = []
 CELLS = {
     "shallow_net": '''class ShallowNet(nn.Module):

@@ -1,5 +1,6 @@
 """Alternative: loops instead of vectorised code, autograd.grad for the norms, F.cross_entropy
 and Python lists in fit_curves, functional BCE with logits in train_xor."""
+
 MUST_FAIL: list[str] = []
 CELLS = {
     "shallow_net": '''class ShallowNet(nn.Module):

@@ -1,4 +1,5 @@
 """Wrong: forward_backward switches autograd back on and uses torch.autograd.grad."""
+
 MUST_FAIL = ["test_forward_loss_values", "test_backward_mse", "test_backward_bce"]
 CELLS = {
     "forward_backward": '''def forward_backward(x, y, W1, b1, W2, b2, loss="mse"):

@@ -1,4 +1,5 @@
 """Wrong: forward_backward returns its gradients in float32 whatever the inputs' dtype."""
+
 MUST_FAIL = ["test_backward_mse", "test_backward_bce"]
 CELLS = {
     "forward_backward": '''def forward_backward(x, y, W1, b1, W2, b2, loss="mse"):

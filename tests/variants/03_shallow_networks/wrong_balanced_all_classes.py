@@ -1,6 +1,11 @@
 """Wrong: balanced_accuracy averages over range(C), so a class absent from y counts as recall 0;
 class_weights uses the frequencies n_c / N instead of their inverse."""
-MUST_FAIL = ["test_class_weights", "test_weighting_raises_minority_recall", "test_balanced_accuracy_absent_class"]
+
+MUST_FAIL = [
+    "test_class_weights",
+    "test_weighting_raises_minority_recall",
+    "test_balanced_accuracy_absent_class",
+]
 CELLS = {
     "class_balance": '''def class_weights(y, num_classes=None):
     """Inverse-frequency class weights N / (C * n_c), float32, shape (C,)."""

@@ -1,5 +1,6 @@
 """Wrong: every function returns a fixed value of the right type and shape, every model returns a
 fixed tensor of the right shape (with parameters of the right shapes): must score 0."""
+
 MUST_FAIL = "all"
 CELLS = {
     "shallow_net": '''class ShallowNet(nn.Module):
@@ -53,7 +54,7 @@ def balanced_accuracy(preds, y):
     """Mean over the classes present in y of the fraction of that class predicted correctly."""
     return 0.5
 ''',
-    "mnist_model": '''x_train, y_train = load_mnist("train", normalize=True, flatten=True)
+    "mnist_model": """x_train, y_train = load_mnist("train", normalize=True, flatten=True)
 mnist_model = ShallowNet(784, 256, 10, "relu")
-''',
+""",
 }

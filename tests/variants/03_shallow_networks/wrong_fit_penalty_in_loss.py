@@ -1,5 +1,6 @@
 """Wrong: fit_curves puts the L2 penalty into the loss by hand and records the penalised
 training loss (the exercise asks for the loss without the penalty)."""
+
 MUST_FAIL = ["test_fit_curves_recipe"]
 CELLS = {
     "fit_curves": '''def fit_curves(hidden_sizes, weight_decay, data, epochs=500, lr=0.03, seed=0):

@@ -1,5 +1,6 @@
 """Wrong: fit_curves records the validation loss after the step instead of before it, and reseeds
 only once for all widths."""
+
 MUST_FAIL = ["test_fit_curves_recipe"]
 CELLS = {
     "fit_curves": '''def fit_curves(hidden_sizes, weight_decay, data, epochs=500, lr=0.03, seed=0):

@@ -1,4 +1,5 @@
 """Wrong: the MSE output delta forgets the sigmoid's derivative (2 (Yhat - Y) / Nk)."""
+
 MUST_FAIL = ["test_backward_mse"]
 CELLS = {
     "forward_backward": '''def forward_backward(x, y, W1, b1, W2, b2, loss="mse"):

@@ -1,5 +1,6 @@
 """Wrong: ShallowNet and make_sequential fall back to ReLU for an unknown activation name
 instead of raising the ValueError the exercise asks for."""
+
 MUST_FAIL = ["test_shallow_net_rejects_unknown_activation", "test_sequential_structure"]
 CELLS = {
     "shallow_net": '''class ShallowNet(nn.Module):

@@ -1,4 +1,5 @@
 """Wrong: layer_gradient_norms does not clear old gradients before backward()."""
+
 MUST_FAIL = ["test_norms_ignore_old_gradients"]
 CELLS = {
     "layer_gradient_norms": '''def layer_gradient_norms(model, x, y):

@@ -1,5 +1,10 @@
 """Wrong: layer_gradient_norms returns 0-d tensors instead of the Python floats asked for."""
-MUST_FAIL = ["test_norms_match_autograd", "test_norms_ignore_old_gradients", "test_vanishing_gradients"]
+
+MUST_FAIL = [
+    "test_norms_match_autograd",
+    "test_norms_ignore_old_gradients",
+    "test_vanishing_gradients",
+]
 CELLS = {
     "layer_gradient_norms": '''def layer_gradient_norms(model, x, y):
     """Norm of dL/dW for each nn.Linear weight, first to last, for L = mse(model(x), y)."""

@@ -1,5 +1,6 @@
 """Wrong: class_weights returns float64 and balanced_accuracy a 0-d tensor (the exercise fixes
 float32 and a Python float)."""
+
 MUST_FAIL = ["test_class_weights", "test_balanced_accuracy", "test_balanced_accuracy_absent_class"]
 CELLS = {
     "class_balance": '''def class_weights(y, num_classes=None):

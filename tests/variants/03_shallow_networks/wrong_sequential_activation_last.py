@@ -1,4 +1,5 @@
 """Wrong: make_sequential puts the activation after the last layer too (outputs are not logits)."""
+
 MUST_FAIL = ["test_sequential_structure", "test_sequential_matches_shallow_net"]
 CELLS = {
     "make_sequential": '''def make_sequential(in_features, hidden, out_features, activation="relu"):

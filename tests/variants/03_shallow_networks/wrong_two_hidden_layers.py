@@ -1,4 +1,5 @@
 """Wrong: ShallowNet with two hidden layers (Linear, act, Linear, act, Linear): not the exercise."""
+
 MUST_FAIL = ["test_shallow_net_forward", "test_shallow_net_structure"]
 CELLS = {
     "shallow_net": '''class ShallowNet(nn.Module):

@@ -1,4 +1,5 @@
 """Wrong: train_xor seeds the data but not the model (no torch.manual_seed): not reproducible."""
+
 MUST_FAIL = ["test_train_xor_solves_xor"]
 CELLS = {
     "train_xor": '''def train_xor(hidden, epochs, seed):
