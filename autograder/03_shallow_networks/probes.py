@@ -110,6 +110,23 @@ def forward_backward(nb, x, y, W1, b1, W2, b2, loss):
     return {"loss": value, "grads": dict(grads) if isinstance(grads, dict) else grads}
 
 
+# --- Exercise 3b: numerical_gradient ---
+
+
+def numerical_gradient(nb, x, eps, A, b, w, c):
+    """numerical_gradient of the judge's smooth function f at x, called in inference mode (no
+    autograd), and x as it is after the call."""
+
+    def f(t):
+        flat = t.reshape(-1)
+        return (w * torch.sin(A @ flat + b)).sum() + 0.5 * (c * flat * flat).sum()
+
+    with torch.inference_mode():
+        x = x.clone()
+        grad = nb.numerical_gradient(f, x, eps)
+        return {"grad": grad, "x_after": x.clone()}
+
+
 # --- Exercise 4: train_xor ---
 
 

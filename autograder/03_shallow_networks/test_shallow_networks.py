@@ -309,6 +309,65 @@ def test_backward_bce(nb, seed):
     _check_gradients(nb, seed, "bce")
 
 
+# --- Exercise 3b: numerical_gradient ---
+
+
+def _smooth_case(g, shape):
+    """f(x) = sum_j w_j sin(A_j . x + b_j) + sum_i c_i x_i^2 / 2, with its bounds made explicit.
+
+    |w_j| <= 1 / m and |A_ji| <= 1, so the sine part's second and third derivatives are at most 1
+    in size, and c_i in [2, 3] makes every f''_ii >= 1. For eps in [3e-4, 1e-3] the central
+    difference is then off by at most eps^2 / 6 * |f'''| <= 1.7e-7 (plus float64 rounding,
+    ~1e-16 / eps < 1e-12), while a one-sided difference is off by eps / 2 * f''_ii >= 1.5e-4:
+    the tolerance 2e-5 sits a factor 100 above the first and 7 below the second.
+    """
+    f64 = torch.float64
+    x = torch.randn(shape, generator=g, dtype=f64)
+    n, m = x.numel(), randint(g, 1, 6)
+    case = {
+        "x": x,
+        "eps": 3e-4 + 7e-4 * float(torch.rand(1, generator=g)),
+        "A": torch.rand(m, n, generator=g, dtype=f64) * 2 - 1,
+        "b": torch.randn(m, generator=g, dtype=f64),
+        "w": (torch.rand(m, generator=g, dtype=f64) * 2 - 1) / m,
+        "c": torch.rand(n, generator=g, dtype=f64) + 2,
+    }
+    leaf = x.clone().requires_grad_(True)
+    flat = leaf.reshape(-1)
+    value = (case["w"] * torch.sin(case["A"] @ flat + case["b"])).sum() + 0.5 * (
+        case["c"] * flat * flat
+    ).sum()
+    value.backward()
+    return case, leaf.grad
+
+
+@grade(
+    cell="test_numerical_gradient",
+    points=2,
+    hint="for each entry: f(x + eps e_i) and f(x - eps e_i) on a copy of x, divided by 2 eps; "
+    "put the entry back before the next one",
+)
+def test_numerical_gradient(nb, seed):
+    """numerical_gradient's central differences match autograd in float64, for any shape, x unchanged."""
+    g = rng(seed)
+    shapes = [
+        (randint(g, 1, 12),),
+        (randint(g, 1, 4), randint(g, 1, 4)),
+        (2, randint(g, 1, 3), randint(g, 1, 3)),
+    ]
+    for shape in shapes:
+        case, expected = _smooth_case(g, shape)
+        got = nb.call("numerical_gradient", **case)
+        grad = tensor(got["grad"], "numerical_gradient's result", shape=shape, dtype=torch.float64)
+        expect(
+            close(grad, expected, atol=2e-5),
+            f"numerical_gradient (eps={case['eps']:.1e}, x of shape {shape}) differs from the "
+            "gradient: use central differences (f(x + eps e_i) - f(x - eps e_i)) / (2 eps)",
+        )
+        after = tensor(got["x_after"], "x after numerical_gradient", shape=shape)
+        expect(close(after, case["x"], atol=1e-12), "numerical_gradient should leave x as it was")
+
+
 # --- Exercise 4: train_xor ---
 
 XOR_CORNERS = torch.tensor([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])

@@ -68,4 +68,17 @@ def balanced_accuracy(preds, y):
     present = support > 0
     return float((confusion.diag()[present] / support[present]).mean())
 ''',
+    "numerical_gradient": '''def numerical_gradient(f, x, eps=1e-6):
+    """Central differences (f(x + eps e_i) - f(x - eps e_i)) / (2 eps), one entry at a time."""
+    grad = torch.empty_like(x)
+    for index in torch.cartesian_prod(*[torch.arange(n) for n in x.shape]).reshape(-1, x.dim()):
+        i = tuple(index.tolist())
+        x[i] += eps
+        up = f(x).item()
+        x[i] -= 2 * eps
+        down = f(x).item()
+        x[i] += eps
+        grad[i] = (up - down) / (2 * eps)
+    return grad
+''',
 }

@@ -88,4 +88,13 @@ def balanced_accuracy(preds, y):
         total += (preds[mask] == c).sum().item() / mask.sum().item()
     return total / len(classes)
 ''',
+    "numerical_gradient": '''def numerical_gradient(f, x, eps=1e-6):
+    """Central differences (f(x + eps e_i) - f(x - eps e_i)) / (2 eps), one entry at a time."""
+    steps = torch.eye(x.numel(), dtype=x.dtype, device=x.device) * eps
+    rows = []
+    for step in steps:
+        step = step.reshape(x.shape)
+        rows.append((f(x + step) - f(x - step)) / (2 * eps))
+    return torch.stack(rows).reshape(x.shape)
+''',
 }
