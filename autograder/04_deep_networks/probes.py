@@ -4,40 +4,65 @@ Each probe builds or calls the student's code on inputs the judge chose and retu
 and plain values. No expected values here: the judge compares.
 """
 
+import contextlib
+
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
-TRACKED = ("Linear", "BatchNorm1d", "Dropout")
-MNIST_MEAN, MNIST_STD = 0.1307, 0.3081  # the standardization load_mnist(normalize=True) applies
+from dlcourse import probing
+
+TRACKED = ("Linear", "BatchNorm1d", "Dropout", "ReLU", "Tanh", "Sigmoid")
 
 
-# --- DeepNet ---------------------------------------------------------------------------
+def _in_module_lists(model):
+    """ids of the modules held (directly or deeper) in an nn.ModuleList of the model."""
+    inside = set()
+    for module in model.modules():
+        if isinstance(module, nn.ModuleList):
+            inside.update(id(m) for m in module.modules())
+    return inside
+
+
+# --- Exercise 1: DeepNet ---
+
 
 def _snapshot(module):
     """What the judge needs to know about one tracked module that just ran."""
     kind = type(module).__name__
+    if kind in ("ReLU", "Tanh", "Sigmoid"):
+        return {"kind": "activation", "name": kind}
     entry = {"kind": kind}
     if kind == "Linear":
         entry.update(weight=module.weight, bias=module.bias)
     elif kind == "BatchNorm1d":
-        entry.update(weight=module.weight, bias=module.bias, running_mean=module.running_mean,
-                     running_var=module.running_var, eps=float(module.eps))
+        entry.update(
+            weight=module.weight,
+            bias=module.bias,
+            running_mean=module.running_mean,
+            running_var=module.running_var,
+            eps=float(module.eps),
+        )
     elif kind == "Dropout":
         entry.update(p=float(module.p))
     return entry
 
 
 def deep_net(nb, sizes, activation, dropout, batch_norm, x, warmup, seed):
-    """Build DeepNet, run `warmup` training-mode passes, then one eval pass recording the
-    order in which its Linear / BatchNorm1d / Dropout modules run."""
+    """DeepNet's eval-mode output after `warmup` training-mode passes, the Linear / BatchNorm1d /
+    activation / Dropout modules in the order they ran (with their parameters, and whether an nn.ModuleList
+    holds them), its modules and parameter count."""
     torch.manual_seed(seed)
     model = nb.DeepNet(sizes, activation=activation, dropout=dropout, batch_norm=batch_norm)
     calls = []
+    listed = _in_module_lists(model)
 
     def hook(module, inputs, output):
-        calls.append(_snapshot(module))
+        calls.append({**_snapshot(module), "in_module_list": id(module) in listed})
 
-    handles = [m.register_forward_hook(hook) for m in model.modules() if type(m).__name__ in TRACKED]
+    handles = [
+        m.register_forward_hook(hook) for m in model.modules() if type(m).__name__ in TRACKED
+    ]
     with torch.no_grad():
         model.train()
         for _ in range(warmup):
@@ -47,24 +72,38 @@ def deep_net(nb, sizes, activation, dropout, batch_norm, x, warmup, seed):
         out = model(x)
     for handle in handles:
         handle.remove()
-    return {"out": out, "calls": calls, "modules": [type(m).__name__ for m in model.modules()],
-            "n_params": sum(p.numel() for p in model.parameters())}
+    return {
+        "out": out,
+        "calls": calls,
+        "modules": [type(m).__name__ for m in model.modules()],
+        "n_params": sum(p.numel() for p in model.parameters()),
+    }
 
 
-# --- Initialization --------------------------------------------------------------------
+# --- Exercise 2: init_uniform_, init_xavier_, init_he_ ---
+
 
 def init_layer(nb, scheme, fan_in, fan_out, a, seed):
+    """A layer's weight and bias after the student's initializer, whether it returned the layer,
+    and whether it changed the weight in place (same tensor, same storage)."""
     torch.manual_seed(seed)
     layer = nn.Linear(fan_in, fan_out)
     with torch.no_grad():
         layer.bias.fill_(1.0)  # so that a missing bias reset shows
+    weight, storage = layer.weight, layer.weight.data_ptr()
     if scheme == "uniform":
-        nb.init_uniform_(layer, a)
+        returned = nb.init_uniform_(layer, a)
     elif scheme == "xavier":
-        nb.init_xavier_(layer)
+        returned = nb.init_xavier_(layer)
     else:
-        nb.init_he_(layer)
-    return {"weight": layer.weight, "bias": layer.bias}
+        returned = nb.init_he_(layer)
+    return {
+        "weight": layer.weight,
+        "bias": layer.bias,
+        "returned_layer": returned is layer,
+        "in_place": layer.weight is weight and layer.weight.data_ptr() == storage,
+        "requires_grad": bool(layer.weight.requires_grad),
+    }
 
 
 def init_depth(nb, scheme, a, x, depth, seed):
@@ -87,54 +126,145 @@ def init_depth(nb, scheme, a, x, depth, seed):
     return stds
 
 
+# --- Exercise 3: activation_stds ---
+
+
 class _FunctionalNet(nn.Module):
-    """Linear layers in a ModuleList, tanh applied functionally (no activation modules)."""
+    """Linear layers registered last layer first, run first layer first; tanh applied
+    functionally (no activation modules): model.modules() order is not the order they run."""
 
     def __init__(self, sizes):
         super().__init__()
-        self.blocks = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
+        self.blocks = nn.ModuleList(
+            nn.Linear(a, b) for a, b in reversed(list(zip(sizes[:-1], sizes[1:])))
+        )
 
     def forward(self, x):
-        for k, block in enumerate(self.blocks):
+        for k, block in enumerate(reversed(self.blocks)):
             x = block(x)
             if k < len(self.blocks) - 1:
                 x = torch.tanh(x)
         return x
 
 
+class _NormalizedNet(nn.Module):
+    """Linear -> BatchNorm1d -> ReLU blocks and a last Linear: its output depends on the mode."""
+
+    def __init__(self, sizes):
+        super().__init__()
+        self.linears = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
+        self.norms = nn.ModuleList(nn.BatchNorm1d(b) for b in sizes[1:-1])
+
+    def forward(self, x):
+        for k, linear in enumerate(self.linears):
+            x = linear(x)
+            if k < len(self.norms):
+                x = torch.relu(self.norms[k](x))
+        return x
+
+
+def _hooks_left(model):
+    return sum(len(m._forward_hooks) + len(m._forward_pre_hooks) for m in model.modules())
+
+
 def activation_stds(nb, style, sizes, x, seed):
+    """What activation_stds returns for a judge-built model (a Sequential, or one whose modules
+    are registered in another order than they run), with the model's Linear layers in the order
+    they run and the hooks left behind."""
     torch.manual_seed(seed)
     if style == "sequential":
         layers = []
         for a, b in zip(sizes[:-1], sizes[1:]):
             layers += [nn.Linear(a, b), nn.ReLU()]
         model = nn.Sequential(*layers[:-1])
+        linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
     else:
         model = _FunctionalNet(sizes)
-    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+        linears = list(reversed(model.blocks))
     stds = nb.activation_stds(model, x)
-    if isinstance(stds, tuple):
-        stds = list(stds)
-    hooks_left = sum(len(m._forward_hooks) + len(m._forward_pre_hooks) for m in model.modules())
-    return {"stds": stds, "weights": [m.weight for m in linears], "biases": [m.bias for m in linears],
-            "hooks_left": hooks_left}
+    return {
+        "stds": list(stds) if isinstance(stds, tuple) else stds,
+        "weights": [m.weight for m in linears],
+        "biases": [m.bias for m in linears],
+        "hooks_left": _hooks_left(model),
+    }
 
 
-# --- Dropout ---------------------------------------------------------------------------
+def activation_stds_mode(nb, sizes, x, training, running, seed):
+    """activation_stds on a model with batch norm left in the given mode (running statistics from
+    the judge): its answer, the model's parameters, and every module's mode afterwards."""
+    torch.manual_seed(seed)
+    model = _NormalizedNet(sizes)
+    with torch.no_grad():
+        for norm, (mean, var) in zip(model.norms, running):
+            norm.running_mean.copy_(mean)
+            norm.running_var.copy_(var)
+    model.train(training)
+    stds = nb.activation_stds(model, x)
+    return {
+        "stds": list(stds) if isinstance(stds, tuple) else stds,
+        "weights": [m.weight for m in model.linears],
+        "biases": [m.bias for m in model.linears],
+        "modes": [bool(m.training) for m in model.modules()],
+        "hooks_left": _hooks_left(model),
+    }
+
+
+# --- Exercise 4: dropout ---
+
 
 def dropout_twice(nb, x, p, seed):
+    """Two training-mode calls of dropout on the same x."""
     torch.manual_seed(seed)
     first = nb.dropout(x, p, True)
     second = nb.dropout(x, p, True)
     return [first, second]
 
 
+def dropout_device(nb, shape, p):
+    """The device of dropout's result for an input on the "meta" device (a device other than the
+    CPU that every machine has), or what the call raised."""
+    try:
+        out = nb.dropout(torch.empty(shape, device="meta"), p, True)
+    except Exception as exc:  # noqa: BLE001 (a mask made on another device raises here)
+        return {"device": None, "error": type(exc).__name__}
+    return {"device": str(out.device) if isinstance(out, torch.Tensor) else None, "error": None}
+
+
 def dropout_calls(nb, xs, ps, training, seed):
+    """dropout's results for each (x, p), training=True by default or training=False, and each x
+    as it is after the call (to see whether dropout changed it)."""
     torch.manual_seed(seed)
-    return [nb.dropout(x, p, training) for x, p in zip(xs, ps)]
+    if training:
+        out = [nb.dropout(x, p) for x, p in zip(xs, ps)]
+    else:
+        out = [nb.dropout(x, p, False) for x, p in zip(xs, ps)]
+    return {"out": out, "inputs_after": xs}
 
 
-# --- BatchNorm1d -----------------------------------------------------------------------
+# --- Exercise 5: BatchNorm1d ---
+
+
+def _refuse(*args, **kwargs):
+    raise RuntimeError(
+        "this exercise asks for batch normalization by hand: PyTorch's batch norm "
+        "is switched off while it is graded"
+    )
+
+
+@contextlib.contextmanager
+def _without_torch_batch_norm():
+    """PyTorch's own batch norm raises while the student's BatchNorm1d runs."""
+    targets = [(F, "batch_norm"), (torch, "batch_norm"), (torch, "native_batch_norm")]
+    saved = [(owner, name, getattr(owner, name)) for owner, name in targets if hasattr(owner, name)]
+    for owner, name, _ in saved:
+        setattr(owner, name, _refuse)
+    try:
+        yield
+    finally:
+        for owner, name, original in saved:
+            setattr(owner, name, original)
+
 
 def _batch_norm(nb, num_features, kwargs, weight, bias):
     bn = nb.BatchNorm1d(num_features, **kwargs)
@@ -145,33 +275,55 @@ def _batch_norm(nb, num_features, kwargs, weight, bias):
 
 
 def batch_norm_state(nb, num_features):
+    """A fresh BatchNorm1d's named parameters and buffers."""
     bn = nb.BatchNorm1d(num_features)
-    return {"parameters": {name: p for name, p in bn.named_parameters()},
-            "buffers": {name: b for name, b in bn.named_buffers()}}
+    return {
+        "parameters": {name: p for name, p in bn.named_parameters()},
+        "buffers": {name: b for name, b in bn.named_buffers()},
+    }
 
 
-def batch_norm_train(nb, num_features, kwargs, weight, bias, batches):
-    bn = _batch_norm(nb, num_features, kwargs, weight, bias)
-    bn.train()
-    steps = []
-    for xb in batches:
-        out = bn(xb)
-        steps.append({"out": out, "running_mean": bn.running_mean.clone(),
-                      "running_var": bn.running_var.clone()})
+def batch_norm_train(nb, num_features, kwargs, weight, bias, batches, directions):
+    """Training-mode steps of the student's BatchNorm1d (PyTorch's batch norm switched off): each
+    output, the running statistics after it, and the gradients of sum(output * direction) with
+    respect to the input, weight and bias."""
+    with _without_torch_batch_norm():
+        bn = _batch_norm(nb, num_features, kwargs, weight, bias)
+        bn.train()
+        steps = []
+        for xb, direction in zip(batches, directions):
+            xb = xb.clone().requires_grad_(True)
+            out = bn(xb)
+            bn.zero_grad()
+            (out * direction).sum().backward()
+            steps.append(
+                {
+                    "out": out,
+                    "running_mean": bn.running_mean.clone(),
+                    "running_var": bn.running_var.clone(),
+                    "grad_x": xb.grad,
+                    "grad_weight": bn.weight.grad,
+                    "grad_bias": bn.bias.grad,
+                }
+            )
     return steps
 
 
 def batch_norm_eval(nb, num_features, kwargs, weight, bias, running_mean, running_var, x):
-    bn = _batch_norm(nb, num_features, kwargs, weight, bias)
-    with torch.no_grad():
-        bn.running_mean.copy_(running_mean)
-        bn.running_var.copy_(running_var)
-    bn.eval()
-    out = bn(x)
+    """The student's BatchNorm1d in eval mode with the judge's running statistics (PyTorch's batch
+    norm switched off): its output and its running statistics afterwards."""
+    with _without_torch_batch_norm():
+        bn = _batch_norm(nb, num_features, kwargs, weight, bias)
+        with torch.no_grad():
+            bn.running_mean.copy_(running_mean)
+            bn.running_var.copy_(running_var)
+        bn.eval()
+        out = bn(x)
     return {"out": out, "running_mean": bn.running_mean, "running_var": bn.running_var}
 
 
-# --- Optimizers ------------------------------------------------------------------------
+# --- Exercise 6: sgd_momentum_step and adam_step ---
+
 
 def _params(values):
     return [v.clone().requires_grad_(True) for v in values]
@@ -183,6 +335,9 @@ def _set_grads(params, grads):
 
 
 def sgd_momentum(nb, values, grads, lr, momentum):
+    """Parameters after one sgd_momentum_step per list of gradients, and whether each is still
+    a leaf that requires grad. (Not probing.optimizer_step: the state lives across steps and the
+    leaf check needs the very tensors the student updated.)"""
     params = _params(values)
     velocities = [torch.zeros_like(p) for p in params]
     for step_grads in grads:
@@ -192,6 +347,7 @@ def sgd_momentum(nb, values, grads, lr, momentum):
 
 
 def adam(nb, values, grads, lr, betas, eps):
+    """Parameters after one adam_step (t = 1, 2, ...) per list of gradients, and leaf flags."""
     params = _params(values)
     state = [{"m": torch.zeros_like(p), "v": torch.zeros_like(p)} for p in params]
     for t, step_grads in enumerate(grads, start=1):
@@ -200,21 +356,41 @@ def adam(nb, values, grads, lr, betas, eps):
     return {"params": params, "leaf": [p.is_leaf and p.requires_grad for p in params]}
 
 
-# --- mnist_model -----------------------------------------------------------------------
+# --- Exercise 7: mnist_model ---
 
-def mnist_model_info(nb):
+
+def mnist_model_info(nb, x):
+    """mnist_model's class, modules, and the kinds of the tracked modules that run in one
+    eval-mode forward pass on x (its mode is restored afterwards)."""
     model = nb.mnist_model
-    return {"class": type(model).__name__, "modules": [type(m).__name__ for m in model.modules()]}
+    ran = []
+    handles = [
+        m.register_forward_hook(lambda m, i, o: ran.append(type(m).__name__))
+        for m in model.modules()
+        if type(m).__name__ in TRACKED
+    ]
+    training = model.training
+    try:
+        model.eval()
+        with torch.no_grad():
+            out = model(x.to(probing.model_device(model, nb.device)))
+    finally:
+        for handle in handles:
+            handle.remove()
+        model.train(training)
+    return {
+        "class": type(model).__name__,
+        "modules": probing.describe(model)["modules"],
+        "ran": ran,
+        "out_shape": list(out.shape),
+    }
 
 
 def mnist_predictions(nb, images):
     """The notebook's contract: eval mode, images standardized and flattened, on the model's device."""
-    model = nb.mnist_model
-    model.eval()
-    device = next(model.parameters()).device
-    x = ((images - MNIST_MEAN) / MNIST_STD).reshape(len(images), -1)
-    predictions = []
-    with torch.no_grad():
-        for i in range(0, len(x), 1000):
-            predictions.append(model(x[i:i + 1000].to(device)).argmax(dim=1).cpu())
-    return torch.cat(predictions)
+    return probing.predict_labels(
+        nb.mnist_model,
+        images,
+        default_device=nb.device,
+        prepare=lambda b: probing.standardize(b).reshape(len(b), -1),
+    )

@@ -10,13 +10,14 @@ next to each check are rejected with overwhelming probability.
 """
 
 import math
+import random
 
 import torch
 import torch.nn as nn
 
 from dlcourse.checks import close, expect, grade, hidden_test_accuracy, number, randint, rng, tensor
 
-DELTA = 1e-8     # failure probability allowed for one Hoeffding / Gaussian-tail check
+DELTA = 1e-8  # failure probability allowed for one Hoeffding / Gaussian-tail check
 ALPHA_KS = 1e-7  # failure probability allowed for one Kolmogorov-Smirnov (DKW) check
 ACTIVATIONS = {"relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid}
 
@@ -25,26 +26,43 @@ def uniform(g, low, high):
     return low + (high - low) * float(torch.rand(1, generator=g))
 
 
-# --- Exercise 1: DeepNet -----------------------------------------------------------------
+# --- Exercise 1: DeepNet ---
+
 
 def _sizes(g, min_layers=1, max_layers=5):
     return [randint(g, 2, 40) for _ in range(randint(g, min_layers, max_layers) + 1)]
 
 
-def _expected_kinds(sizes, batch_norm, p):
-    hidden = ["Linear"] + ["BatchNorm1d"] * bool(batch_norm) + ["Dropout"] * (p > 0)
+def _expected_kinds(sizes, batch_norm, p, activation_modules=True):
+    """The modules a forward pass runs, in order; activations only where they are modules."""
+    hidden = (
+        ["Linear"]
+        + ["BatchNorm1d"] * bool(batch_norm)
+        + ["activation"] * activation_modules
+        + ["Dropout"] * (p > 0)
+    )
     return hidden * (len(sizes) - 2) + ["Linear"]
 
 
 def _deep_net(nb, g, seed, sizes, activation="relu", dropout=0.0, batch_norm=False, warmup=0):
     n = randint(g, 4, 32)
     x = torch.randn(n, sizes[0], generator=g)
-    got = nb.call("deep_net", sizes=sizes, activation=activation, dropout=dropout, batch_norm=batch_norm,
-                  x=x, warmup=warmup, seed=seed)
+    got = nb.call(
+        "deep_net",
+        sizes=sizes,
+        activation=activation,
+        dropout=dropout,
+        batch_norm=batch_norm,
+        x=x,
+        warmup=warmup,
+        seed=seed,
+    )
     out = tensor(got["out"], "DeepNet's output", shape=(n, sizes[-1]))
     calls = got["calls"]
-    expect(isinstance(calls, list) and all(isinstance(c, dict) and "kind" in c for c in calls),
-           "DeepNet's layers could not be inspected")
+    expect(
+        isinstance(calls, list) and all(isinstance(c, dict) and "kind" in c for c in calls),
+        "DeepNet's layers could not be inspected",
+    )
     return x, out, got
 
 
@@ -52,71 +70,138 @@ def _describe(sizes, dropout, batch_norm):
     return f"DeepNet({sizes}, dropout={dropout:g}, batch_norm={batch_norm})"
 
 
-@grade(cell="test_deep_net", points=1)
+@grade(
+    cell="test_deep_net",
+    points=1,
+    hint="append the layers to a Python list, then self.layers = nn.ModuleList(layers), and run them "
+    "in forward",
+)
 def test_deepnet_structure(nb, seed):
+    """DeepNet holds the layers it runs in an nn.ModuleList and has the right number of parameters."""
     g = rng(seed)
-    for batch_norm, p in [(False, 0.0), (True, round(uniform(g, 0.1, 0.7), 3)), (bool(randint(g, 0, 1)), 0.0)]:
+    for batch_norm, p in [
+        (False, 0.0),
+        (True, round(uniform(g, 0.1, 0.7), 3)),
+        (bool(randint(g, 0, 1)), 0.0),
+    ]:
         sizes = _sizes(g)
         _, _, got = _deep_net(nb, g, seed, sizes, dropout=p, batch_norm=batch_norm)
         expect("ModuleList" in got["modules"], "DeepNet should keep its layers in an nn.ModuleList")
+        ran = got["calls"]
+        expect(
+            len([c for c in ran if c["kind"] == "Linear"]) == len(sizes) - 1
+            and all(c["in_module_list"] for c in ran if c["kind"] != "activation"),
+            f"{_describe(sizes, p, batch_norm)}'s forward pass should run its {len(sizes) - 1} Linear "
+            "layers (and its BatchNorm1d and Dropout modules), held in its nn.ModuleList",
+        )
         count = number(got["n_params"], "DeepNet's parameter count")
-        expected = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:])) + (2 * sum(sizes[1:-1]) if batch_norm else 0)
-        expect(count == expected, f"{_describe(sizes, p, batch_norm)} should have {expected} parameters, it has {count:g}")
+        expected = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:])) + (
+            2 * sum(sizes[1:-1]) if batch_norm else 0
+        )
+        expect(
+            count == expected,
+            f"{_describe(sizes, p, batch_norm)} should have {expected} parameters, it has {count:g}",
+        )
 
 
-@grade(cell="test_deep_net", points=1)
+@grade(
+    cell="test_deep_net",
+    points=1,
+    hint="each hidden layer: Linear, then BatchNorm1d (if batch_norm), then the activation, then "
+    "Dropout (if dropout > 0); after the last Linear, nothing",
+)
 def test_deepnet_layer_order(nb, seed):
+    """DeepNet runs Linear -> BatchNorm1d -> activation -> Dropout per hidden layer, the options as asked."""
     g = rng(seed)
     for batch_norm in (False, True):
         for p in (0.0, round(uniform(g, 0.1, 0.7), 3)):
             sizes = _sizes(g, min_layers=2)
             _, _, got = _deep_net(nb, g, seed, sizes, dropout=p, batch_norm=batch_norm)
             kinds = [c["kind"] for c in got["calls"]]
-            expected = _expected_kinds(sizes, batch_norm, p)
+            # activation modules (nn.ReLU, ...) are checked in place; an activation applied as a
+            # function leaves no trace here, and test_deepnet_forward checks where it acts
+            expected = _expected_kinds(
+                sizes, batch_norm, p, activation_modules="activation" in kinds
+            )
             name = _describe(sizes, p, batch_norm)
             for kind in ("Linear", "BatchNorm1d", "Dropout"):
-                expect(kinds.count(kind) == expected.count(kind),
-                       f"{name} should run {expected.count(kind)} {kind} module(s) in its forward pass, "
-                       f"it runs {kinds.count(kind)}")
-            expect(kinds == expected,
-                   f"in {name} the modules do not run in the order Linear → BatchNorm1d → activation → "
-                   "Dropout for each hidden layer, with nothing after the last Linear")
-            expect(all(abs(float(c.get("p", -1)) - p) < 1e-9 for c in got["calls"] if c["kind"] == "Dropout"),
-                   f"the Dropout modules of {name} should drop with probability {p:g}")
+                expect(
+                    kinds.count(kind) == expected.count(kind),
+                    f"{name} should run {expected.count(kind)} {kind} module(s) in its forward pass, "
+                    f"it runs {kinds.count(kind)}",
+                )
+            expect(
+                kinds == expected,
+                f"in {name} the modules do not run in the order Linear → BatchNorm1d → activation → "
+                "Dropout for each hidden layer, with nothing after the last Linear",
+            )
+            expect(
+                all(
+                    abs(float(c.get("p", -1)) - p) < 1e-9
+                    for c in got["calls"]
+                    if c["kind"] == "Dropout"
+                ),
+                f"the Dropout modules of {name} should drop with probability {p:g}",
+            )
 
 
-@grade(cell="test_deep_net", points=2)
+@grade(
+    cell="test_deep_net",
+    points=2,
+    hint="use nn.BatchNorm1d and nn.Dropout modules and the activation named by the argument; the "
+    "output is the last Linear's, with no activation",
+)
 def test_deepnet_forward(nb, seed):
+    """In eval mode DeepNet computes its layers' function (batch norm with running statistics) for each activation."""
     g = rng(seed)
-    for activation, batch_norm in [("relu", True), ("tanh", bool(randint(g, 0, 1))), ("sigmoid", True),
-                                   ("relu", False)]:
-        sizes = _sizes(g, min_layers=2)  # at least one hidden layer, so that the order inside it shows
+    for activation, batch_norm in [
+        ("relu", True),
+        ("tanh", bool(randint(g, 0, 1))),
+        ("sigmoid", True),
+        ("relu", False),
+    ]:
+        sizes = _sizes(
+            g, min_layers=2
+        )  # at least one hidden layer, so that the order inside it shows
         p = round(uniform(g, 0.1, 0.5), 3) if randint(g, 0, 1) else 0.0
-        x, out, got = _deep_net(nb, g, seed, sizes, activation=activation, dropout=p, batch_norm=batch_norm, warmup=2)
+        x, out, got = _deep_net(
+            nb, g, seed, sizes, activation=activation, dropout=p, batch_norm=batch_norm, warmup=2
+        )
         name = f"{_describe(sizes, p, batch_norm)[:-1]}, activation={activation!r})"
         linears = [c for c in got["calls"] if c["kind"] == "Linear"]
         norms = [c for c in got["calls"] if c["kind"] == "BatchNorm1d"]
-        expect(len(linears) == len(sizes) - 1 and len(norms) == (len(sizes) - 2) * batch_norm,
-               f"{name} does not have the layers it should (see the layer order)")
+        expect(
+            len(linears) == len(sizes) - 1 and len(norms) == (len(sizes) - 2) * batch_norm,
+            f"{name} does not have the layers it should (see the layer order)",
+        )
         h = x.double()
         for l, layer in enumerate(linears):
-            weight = tensor(layer["weight"], "a Linear layer's weight", shape=(sizes[l + 1], sizes[l])).double()
+            weight = tensor(
+                layer["weight"], "a Linear layer's weight", shape=(sizes[l + 1], sizes[l])
+            ).double()
             bias = layer["bias"]
-            h = h @ weight.T + (0 if bias is None else tensor(bias, "a Linear layer's bias").double())
+            h = h @ weight.T + (
+                0 if bias is None else tensor(bias, "a Linear layer's bias").double()
+            )
             if l == len(linears) - 1:
                 break
             if batch_norm:
                 bn = norms[l]
-                stats = [tensor(bn[k], f"a BatchNorm1d's {k}", shape=(sizes[l + 1],)).double()
-                         for k in ("running_mean", "running_var", "weight", "bias")]
+                stats = [
+                    tensor(bn[k], f"a BatchNorm1d's {k}", shape=(sizes[l + 1],)).double()
+                    for k in ("running_mean", "running_var", "weight", "bias")
+                ]
                 h = (h - stats[0]) / torch.sqrt(stats[1] + float(bn["eps"])) * stats[2] + stats[3]
             h = ACTIVATIONS[activation](h)
-        expect(close(out, h, atol=1e-5, rtol=1e-4),
-               f"in evaluation mode, {name} does not compute Linear → BatchNorm1d → activation (→ Dropout) "
-               "for each hidden layer and a plain Linear at the end, with its own parameters")
+        expect(
+            close(out, h, atol=1e-5, rtol=1e-4),
+            f"in evaluation mode, {name} does not compute Linear → BatchNorm1d → activation (→ Dropout) "
+            "for each hidden layer and a plain Linear at the end, with its own parameters",
+        )
 
 
-# --- Exercise 2: initializers -------------------------------------------------------------
+# --- Exercise 2: init_uniform_, init_xavier_, init_he_ ---
+
 
 def _fans(g):
     """A large, clearly non-square layer: one fan in [200, 400], the other in [600, 1200].
@@ -132,6 +217,12 @@ def _fans(g):
 def _initialized(nb, scheme, fan_in, fan_out, seed, a=0.0):
     got = nb.call("init_layer", scheme=scheme, fan_in=fan_in, fan_out=fan_out, a=a, seed=seed)
     name = {"uniform": "init_uniform_", "xavier": "init_xavier_", "he": "init_he_"}[scheme]
+    expect(got["returned_layer"] is True, f"{name} should return the layer it initialized")
+    expect(
+        got["in_place"] is True,
+        f"{name} should overwrite the layer's weight in place (under torch.no_grad()), "
+        "not replace it with a new tensor",
+    )
     weight = tensor(got["weight"], f"the weight after {name}", shape=(fan_out, fan_in))
     bias = tensor(got["bias"], f"the bias after {name}", shape=(fan_out,))
     expect(bool((bias == 0).all()), f"{name} should set the bias to 0")
@@ -173,27 +264,46 @@ def _check_uniform_moments(w, a, name, formula):
     second moment stays below r = 3 sqrt(ln(2 / DELTA) / (2 n)) (2.7% at n = 120,000, less for
     larger layers). The wrong-fan variants differ by 16% or more (see _fans)."""
     n = w.numel()
-    expect(abs(w.mean().item()) <= a * math.sqrt(2 * math.log(2 / DELTA) / n),
-           f"the weights after {name} should have mean 0")
+    expect(
+        abs(w.mean().item()) <= a * math.sqrt(2 * math.log(2 / DELTA) / n),
+        f"the weights after {name} should have mean 0",
+    )
     r = 3 * math.sqrt(math.log(2 / DELTA) / (2 * n))
-    expect(abs((w ** 2).mean().item() / (a * a / 3) - 1) <= r,
-           f"the weights after {name} do not have standard deviation {formula} "
-           "(remember: nn.Linear's weight has shape (fan_out, fan_in))")
+    expect(
+        abs((w**2).mean().item() / (a * a / 3) - 1) <= r,
+        f"the weights after {name} do not have standard deviation {formula} "
+        "(remember: nn.Linear's weight has shape (fan_out, fan_in))",
+    )
 
 
-@grade(cell="test_initialization", points=1)
+@grade(
+    cell="test_initialization",
+    points=1,
+    hint="with torch.no_grad(): linear.weight.uniform_(-a, a); linear.bias.zero_(); return linear",
+)
 def test_init_uniform(nb, seed):
+    """init_uniform_(linear, a) draws the weights from U(-a, a) in place, zeroes the bias, returns the layer."""
     g = rng(seed)
     fan_in, fan_out = _fans(g)
     a = uniform(g, 0.01, 1.0)
     w, name = _initialized(nb, "uniform", fan_in, fan_out, seed, a=a)
-    expect(w.abs().max().item() <= a * (1 + 1e-6), f"the weights after {name}(linear, a) should lie in [-a, a]")
-    expect(_ks_distance(w, _uniform_cdf(a)) <= _ks_critical(w.numel()),
-           f"the weights after {name}(linear, a) do not follow the uniform distribution on [-a, a]")
+    expect(
+        w.abs().max().item() <= a * (1 + 1e-6),
+        f"the weights after {name}(linear, a) should lie in [-a, a]",
+    )
+    expect(
+        _ks_distance(w, _uniform_cdf(a)) <= _ks_critical(w.numel()),
+        f"the weights after {name}(linear, a) do not follow the uniform distribution on [-a, a]",
+    )
 
 
-@grade(cell="test_initialization", points=1)
+@grade(
+    cell="test_initialization",
+    points=1,
+    hint="the bound is a = sqrt(6 / (fan_in + fan_out)); fan_in = weight.shape[1], fan_out = weight.shape[0]",
+)
 def test_init_xavier_scale(nb, seed):
+    """init_xavier_ gives weights with mean 0 and standard deviation sqrt(2 / (fan_in + fan_out))."""
     g = rng(seed)
     fan_in, fan_out = _fans(g)
     w, name = _initialized(nb, "xavier", fan_in, fan_out, seed)
@@ -201,49 +311,72 @@ def test_init_xavier_scale(nb, seed):
     _check_uniform_moments(w, a, name, "sqrt(2 / (fan_in + fan_out))")
 
 
-@grade(cell="test_initialization", points=1)
+@grade(cell="test_initialization", points=1, hint="Xavier here is the uniform form: U(-a, a)")
 def test_init_xavier_distribution(nb, seed):
+    """init_xavier_'s weights follow the uniform distribution with the Xavier standard deviation."""
     g = rng(seed)
     fan_in, fan_out = _fans(g)
     w, name = _initialized(nb, "xavier", fan_in, fan_out, seed)
     a = math.sqrt(6 / (fan_in + fan_out))
     # a normal with the Xavier std is 0.05 away in KS distance and exceeds a in 8% of the draws
-    expect(_ks_distance(w, _uniform_cdf(a)) <= _ks_critical(w.numel()),
-           f"the weights after {name} do not follow a uniform distribution with "
-           "standard deviation sqrt(2 / (fan_in + fan_out))")
+    expect(
+        _ks_distance(w, _uniform_cdf(a)) <= _ks_critical(w.numel()),
+        f"the weights after {name} do not follow a uniform distribution with "
+        "standard deviation sqrt(2 / (fan_in + fan_out))",
+    )
 
 
-@grade(cell="test_initialization", points=1)
+@grade(
+    cell="test_initialization",
+    points=1,
+    hint="std = sqrt(2 / fan_in), with fan_in = weight.shape[1]",
+)
 def test_init_he_scale(nb, seed):
+    """init_he_ gives weights with mean 0 and standard deviation sqrt(2 / fan_in)."""
     g = rng(seed)
     fan_in, fan_out = _fans(g)
     w, name = _initialized(nb, "he", fan_in, fan_out, seed)
     std, n = math.sqrt(2 / fan_in), w.numel()
     # mean of n iid N(0, std^2) is N(0, std^2 / n): P(|mean| > 6 std / sqrt(n)) = 2e-9
-    expect(abs(w.mean().item()) <= 6 * std / math.sqrt(n), f"the weights after {name} should have mean 0")
+    expect(
+        abs(w.mean().item()) <= 6 * std / math.sqrt(n),
+        f"the weights after {name} should have mean 0",
+    )
     # n mean(w^2) / std^2 ~ chi-square(n). Laurent-Massart: P(X >= n + 2 sqrt(n x) + 2 x) <= e^-x and
     # P(X <= n - 2 sqrt(n x)) <= e^-x; with x = ln(2 / DELTA) (both tails together <= DELTA) the
     # relative band is about +-2.5% at n = 120,000. Using fan_out (ratio >= 1.5), forgetting the
     # square root or the 2 all miss it by 18% or more.
     x = math.log(2 / DELTA)
-    ratio = (w ** 2).mean().item() / std ** 2
-    expect(1 - 2 * math.sqrt(x / n) <= ratio <= 1 + 2 * math.sqrt(x / n) + 2 * x / n,
-           f"the weights after {name} do not have standard deviation sqrt(2 / fan_in) "
-           "(remember: nn.Linear's weight has shape (fan_out, fan_in))")
+    ratio = (w**2).mean().item() / std**2
+    expect(
+        1 - 2 * math.sqrt(x / n) <= ratio <= 1 + 2 * math.sqrt(x / n) + 2 * x / n,
+        f"the weights after {name} do not have standard deviation sqrt(2 / fan_in) "
+        "(remember: nn.Linear's weight has shape (fan_out, fan_in))",
+    )
 
 
-@grade(cell="test_initialization", points=1)
+@grade(
+    cell="test_initialization", points=1, hint="He here is the normal form: weight.normal_(0, std)"
+)
 def test_init_he_distribution(nb, seed):
+    """init_he_'s weights follow the normal distribution N(0, 2 / fan_in)."""
     g = rng(seed)
     fan_in, fan_out = _fans(g)
     w, name = _initialized(nb, "he", fan_in, fan_out, seed)
     # a uniform with the He std is 0.05 away in KS distance: far above the critical value
-    expect(_ks_distance(w, _normal_cdf(math.sqrt(2 / fan_in))) <= _ks_critical(w.numel()),
-           f"the weights after {name} do not follow a normal distribution with standard deviation sqrt(2 / fan_in)")
+    expect(
+        _ks_distance(w, _normal_cdf(math.sqrt(2 / fan_in))) <= _ks_critical(w.numel()),
+        f"the weights after {name} do not follow a normal distribution with standard deviation sqrt(2 / fan_in)",
+    )
 
 
-@grade(cell="test_initialization", points=1)
+@grade(
+    cell="test_initialization",
+    points=1,
+    hint="compare init_he_ and init_uniform_(layer, 0.01) on a deep ReLU stack: the first keeps the scale",
+)
 def test_init_depth(nb, seed):
+    """Through 10 ReLU layers init_he_ keeps the signal's scale and init_uniform_(layer, 0.01) kills it."""
     g = rng(seed)
     width, batch = randint(g, 768, 1024), randint(g, 256, 384)
     x = torch.randn(batch, width, generator=g)
@@ -257,32 +390,44 @@ def test_init_depth(nb, seed):
     # and the largest max/min seen was 1.39. A factor 2 (log 2 = 0.69) is 7.8 standard deviations
     # of any difference log std_j - log std_k; a union bound over the 45 pairs with Gaussian tails
     # puts a correct init_he_ failing here below 1e-12.
-    expect(min(he) > 0 and max(he) / min(he) <= 2,
-           "with init_he_, the std of the pre-activations of a 10-layer ReLU network should stay "
-           "within a factor of 2 across depth")
+    expect(
+        min(he) > 0 and max(he) / min(he) <= 2,
+        "with init_he_, the std of the pre-activations of a 10-layer ReLU network should stay "
+        "within a factor of 2 across depth",
+    )
     small = nb.call("init_depth", scheme="uniform", a=0.01, x=x, depth=10, seed=seed)
     expect(isinstance(small, list) and len(small) == 10, "the depth experiment could not be run")
     small = [number(s, "a layer's std", finite=False) for s in small]
     # U(-0.01, 0.01) multiplies the variance by width * 1e-4 / 6 <= 0.018 per ReLU layer:
     # after 9 layers the std is below 1e-7 of the first one (threshold 1e-3).
-    expect(small[0] > 0 and small[-1] <= 1e-3 * small[0],
-           "with init_uniform_(layer, 0.01), the signal in a 10-layer ReLU network should collapse")
+    expect(
+        small[0] > 0 and small[-1] <= 1e-3 * small[0],
+        "with init_uniform_(layer, 0.01), the signal in a 10-layer ReLU network should collapse",
+    )
 
 
-# --- Exercise 3: activation_stds --------------------------------------------------------
+# --- Exercise 3: activation_stds ---
+
+
+def _std_list(stds, count):
+    """activation_stds' answer as a list of floats, one per nn.Linear."""
+    if type(stds) is torch.Tensor:
+        stds = stds.flatten().tolist()
+    expect(isinstance(stds, list), "activation_stds should return a list of numbers")
+    stds = [number(s, "a value returned by activation_stds") for s in stds]
+    expect(
+        len(stds) == count,
+        f"activation_stds should return one value per nn.Linear ({count} for this model), "
+        f"it returned {len(stds)}",
+    )
+    return stds
+
 
 def _activation_stds(nb, g, seed, style, activation):
     sizes = [randint(g, 5, 60) for _ in range(randint(g, 3, 7))]
     x = torch.randn(randint(g, 200, 400), sizes[0], generator=g) * uniform(g, 0.5, 2)
     got = nb.call("activation_stds", style=style, sizes=sizes, x=x, seed=seed)
-    stds = got["stds"]
-    if type(stds) is torch.Tensor:
-        stds = stds.flatten().tolist()
-    expect(isinstance(stds, list), "activation_stds should return a list of numbers")
-    stds = [number(s, "a value returned by activation_stds") for s in stds]
-    expect(len(stds) == len(sizes) - 1,
-           f"activation_stds should return one value per nn.Linear ({len(sizes) - 1} for this model), "
-           f"it returned {len(stds)}")
+    stds = _std_list(got["stds"], len(sizes) - 1)
     h, expected = x.double(), []
     for k, (weight, bias) in enumerate(zip(got["weights"], got["biases"])):
         z = h @ weight.double().T + bias.double()
@@ -293,28 +438,82 @@ def _activation_stds(nb, g, seed, style, activation):
     return ok, got
 
 
-@grade(cell="test_activation_stds", points=1)
+@grade(
+    cell="test_activation_stds",
+    points=1,
+    hint="a forward hook on every nn.Linear appends output.std().item(): the list is then in the order "
+    "the layers run, whatever order the model registered them in",
+)
 def test_activation_stds_values(nb, seed):
+    """activation_stds gives each Linear output's std in the order the layers run, for any model."""
     g = rng(seed)
     ok, _ = _activation_stds(nb, g, seed, "sequential", torch.relu)
-    expect(ok, "activation_stds should give, for each nn.Linear in the order they run, "
-               "the std of that layer's output")
+    expect(
+        ok,
+        "activation_stds should give, for each nn.Linear in the order they run, "
+        "the std of that layer's output",
+    )
+    ok, _ = _activation_stds(nb, g, seed, "functional", torch.tanh)
+    expect(
+        ok,
+        "activation_stds should work for any model, including ones that apply their activation "
+        "functions without modules and register their layers in another order than they run",
+    )
 
 
-@grade(cell="test_activation_stds", points=1)
-def test_activation_stds_any_model_no_hooks_left(nb, seed):
+@grade(
+    cell="test_activation_stds",
+    points=1,
+    hint="do not call model.eval() or model.train() inside, and remove every hook (handle.remove())",
+)
+def test_activation_stds_leaves_model_unchanged(nb, seed):
+    """activation_stds runs the model in its own train/eval mode and leaves no hooks and no mode change."""
+    # Linear -> BatchNorm1d -> ReLU blocks: in training mode batch norm uses the batch's
+    # statistics, in eval mode the running ones the judge sets (means 1-3 away from the batch's),
+    # so running the model in the other mode changes the stds by far more than the tolerance.
     g = rng(seed)
-    ok, got = _activation_stds(nb, g, seed, "functional", torch.tanh)
-    expect(ok, "activation_stds should work for any model, including ones that apply their "
-               "activation functions without modules (F.relu, torch.tanh)")
-    expect(got["hooks_left"] == 0, "activation_stds should remove every hook it registers")
+    for training in random.Random(seed).sample([True, False], 2):
+        sizes = [randint(g, 5, 40) for _ in range(randint(g, 3, 5))]
+        x = torch.randn(randint(g, 200, 400), sizes[0], generator=g)
+        running = [
+            (torch.randn(n, generator=g) * 2, torch.rand(n, generator=g) * 3 + 0.5)
+            for n in sizes[1:-1]
+        ]
+        got = nb.call(
+            "activation_stds_mode", sizes=sizes, x=x, training=training, running=running, seed=seed
+        )
+        stds = _std_list(got["stds"], len(sizes) - 1)
+        h, expected = x.double(), []
+        for k, (weight, bias) in enumerate(zip(got["weights"], got["biases"])):
+            z = h @ weight.double().T + bias.double()
+            expected.append(z.std().item())
+            if k < len(running):
+                mean, var = (
+                    (z.mean(0), z.var(0, unbiased=False))
+                    if training
+                    else (running[k][0].double(), running[k][1].double())
+                )
+                h = torch.relu((z - mean) / torch.sqrt(var + 1e-5))
+        mode = "training" if training else "evaluation"
+        expect(
+            all(m == training for m in got["modes"]),
+            f"activation_stds should leave a model in {mode} mode as it was (no model.eval() or model.train())",
+        )
+        expect(
+            all(abs(s - e) <= 2e-3 * e + 1e-7 for s, e in zip(stds, expected)),
+            f"activation_stds should run a model in {mode} mode as it is, and give each Linear output's std",
+        )
+        expect(got["hooks_left"] == 0, "activation_stds should remove every hook it registers")
 
 
-# --- Exercise 4: dropout ---------------------------------------------------------------
+# --- Exercise 4: dropout ---
+
 
 def _signed(g, shape):
     """Values with |x| in [0.5, 1.5) and random signs: never 0, so every 0 is a dropped entry."""
-    return (torch.rand(shape, generator=g) + 0.5) * (torch.randint(0, 2, shape, generator=g) * 2 - 1)
+    return (torch.rand(shape, generator=g) + 0.5) * (
+        torch.randint(0, 2, shape, generator=g) * 2 - 1
+    )
 
 
 def _hoeffding(count):
@@ -322,8 +521,13 @@ def _hoeffding(count):
     return math.sqrt(math.log(2 / DELTA) / (2 * count))
 
 
-@grade(cell="test_dropout", points=1)
+@grade(
+    cell="test_dropout",
+    points=1,
+    hint="keep = torch.rand_like(x) >= p: one fresh random number per entry, made on x's device",
+)
 def test_dropout_fraction(nb, seed):
+    """In training, dropout zeroes a fraction p of the entries, independently, with a mask on x's device."""
     g = rng(seed)
     rows, cols = 2 * randint(g, 125, 250), 2 * randint(g, 200, 400)  # n >= 100,000 entries
     # p away from 0.5, so that using p as the keep probability (fraction 1 - p, at least 0.2
@@ -336,53 +540,91 @@ def test_dropout_fraction(nb, seed):
     n = rows * cols
     for y in (first, second):
         fraction = (y == 0).double().mean().item()
-        expect(abs(fraction - p) <= _hoeffding(n),
-               f"in training, dropout(x, p={p:g}) should zero a fraction p of the entries")
+        expect(
+            abs(fraction - p) <= _hoeffding(n),
+            f"in training, dropout(x, p={p:g}) should zero a fraction p of the entries",
+        )
     # Independence: P(both zero) = p^2 for two different entries, two rows, two calls. A mask
     # shared across the batch, across units, or repeated between calls gives p instead, at
     # least p (1 - p) >= 0.09 away (tolerances 0.014 for n / 2 pairs).
     zero = first == 0
-    pairs = [(zero[0::2], zero[1::2], "every example (row) should get its own random mask"),
-             (zero[:, 0::2], zero[:, 1::2], "every unit (column) should be dropped independently"),
-             (zero, second == 0, "each call of dropout should draw a new random mask")]
+    pairs = [
+        (zero[0::2], zero[1::2], "every example (row) should get its own random mask"),
+        (zero[:, 0::2], zero[:, 1::2], "every unit (column) should be dropped independently"),
+        (zero, second == 0, "each call of dropout should draw a new random mask"),
+    ]
     for a, b, message in pairs:
         both = (a & b).double().mean().item()
         expect(abs(both - p * p) <= _hoeffding(a.numel()), message)
+    # An input on the "meta" device (shapes and dtypes only): a mask made on the CPU cannot
+    # combine with it, as a CPU mask cannot with an input on a GPU.
+    on_meta = nb.call("dropout_device", shape=[randint(g, 2, 9), randint(g, 2, 9)], p=p)
+    expect(
+        on_meta["device"] == "meta",
+        "dropout should make its mask on x's device (torch.rand_like(x)), "
+        "so that it works for inputs on a GPU",
+    )
 
 
-@grade(cell="test_dropout", points=1)
+@grade(
+    cell="test_dropout",
+    points=1,
+    hint="return x * keep / (1 - p), a new tensor: do not change x in place",
+)
 def test_dropout_rescales_survivors(nb, seed):
+    """In training (the default), dropout divides the kept entries by 1 - p and leaves x unchanged."""
     g = rng(seed)
-    shapes = [(randint(g, 1000, 3000),), (randint(g, 30, 60), randint(g, 30, 60)),
-              (randint(g, 5, 10), randint(g, 10, 20), randint(g, 10, 20))]
+    shapes = [
+        (randint(g, 1000, 3000),),
+        (randint(g, 30, 60), randint(g, 30, 60)),
+        (randint(g, 5, 10), randint(g, 10, 20), randint(g, 10, 20)),
+    ]
     xs = [_signed(g, s) for s in shapes]
     ps = [round(uniform(g, 0.05, 0.95), 4) for _ in shapes]
     got = nb.call("dropout_calls", xs=xs, ps=ps, training=True, seed=seed)
-    expect(isinstance(got, list) and len(got) == len(xs), "dropout could not be called")
-    for x, p, y in zip(xs, ps, got):
+    expect(
+        isinstance(got["out"], list) and len(got["out"]) == len(xs), "dropout could not be called"
+    )
+    for x, p, y, after in zip(xs, ps, got["out"], got["inputs_after"]):
+        expect(torch.equal(after, x), f"dropout(x, p={p:g}) should not modify x in place")
         y = tensor(y, "dropout's output", shape=x.shape).double()
         kept = y != 0
         # each shape has >= 1000 entries: P(all kept or all dropped) <= 0.95^1000 < 1e-22
-        expect(bool(kept.any()) and not bool(kept.all()), f"dropout(x, p={p:g}) should drop some entries, not all")
+        expect(
+            bool(kept.any()) and not bool(kept.all()),
+            f"dropout(x, p={p:g}) should drop some entries, not all",
+        )
         expected = x.double()[kept] / (1 - p)
-        expect(close(y[kept], expected, atol=1e-6, rtol=1e-5),
-               f"in training, the entries dropout(x, p={p:g}) keeps should be divided by 1 - p")
+        expect(
+            close(y[kept], expected, atol=1e-6, rtol=1e-5),
+            f"in training, the entries dropout(x, p={p:g}) keeps should be divided by 1 - p",
+        )
 
 
-@grade(cell="test_dropout", points=1)
+@grade(cell="test_dropout", points=1, hint="if not training: return x")
 def test_dropout_eval_is_identity(nb, seed):
+    """With training=False, dropout returns x unchanged."""
     g = rng(seed)
-    shapes = [(randint(g, 1, 50), randint(g, 1, 50)), (randint(g, 1, 500),), (randint(g, 1, 9),) * 3]
+    shapes = [
+        (randint(g, 1, 50), randint(g, 1, 50)),
+        (randint(g, 1, 500),),
+        (randint(g, 1, 9),) * 3,
+    ]
     xs = [torch.randn(s, generator=g) for s in shapes]
     ps = [round(uniform(g, 0.05, 0.95), 4) for _ in shapes]
     got = nb.call("dropout_calls", xs=xs, ps=ps, training=False, seed=seed)
-    expect(isinstance(got, list) and len(got) == len(xs), "dropout could not be called")
-    for x, p, y in zip(xs, ps, got):
+    expect(
+        isinstance(got["out"], list) and len(got["out"]) == len(xs), "dropout could not be called"
+    )
+    for x, p, y in zip(xs, ps, got["out"]):
         y = tensor(y, "dropout's output", shape=x.shape)
-        expect(torch.equal(y, x), f"with training=False, dropout(x, p={p:g}) should return x unchanged")
+        expect(
+            torch.equal(y, x), f"with training=False, dropout(x, p={p:g}) should return x unchanged"
+        )
 
 
-# --- Exercise 5: BatchNorm1d -----------------------------------------------------------
+# --- Exercise 5: BatchNorm1d ---
+
 
 def _bn_config(g, custom):
     """Features with means in [-2, 2] and stds in [0.5, 2]; a batch of 4 to 32 examples.
@@ -391,7 +633,11 @@ def _bn_config(g, custom):
     variance, or keeping the biased one in running_var, is off by far more than the tolerance.
     """
     c = randint(g, 1, 32)
-    kwargs = {"eps": round(uniform(g, 1e-3, 0.3), 5), "momentum": round(uniform(g, 0.1, 0.6), 4)} if custom else {}
+    kwargs = (
+        {"eps": round(uniform(g, 1e-3, 0.3), 5), "momentum": round(uniform(g, 0.1, 0.6), 4)}
+        if custom
+        else {}
+    )
     weight = torch.rand(c, generator=g) * 2 + 0.5
     bias = torch.randn(c, generator=g)
     return c, kwargs, weight, bias
@@ -415,92 +661,185 @@ def _bn_training_runs(nb, g):
         c, kwargs, weight, bias = _bn_config(g, custom)
         mean, scale = torch.rand(c, generator=g) * 4 - 2, torch.rand(c, generator=g) * 1.5 + 0.5
         batches = [_bn_batch(g, c, mean, scale) for _ in range(randint(g, 3, 5))]
-        got = nb.call("batch_norm_train", num_features=c, kwargs=kwargs, weight=weight, bias=bias, batches=batches)
+        directions = [torch.randn(xb.shape, generator=g) for xb in batches]
+        got = nb.call(
+            "batch_norm_train",
+            num_features=c,
+            kwargs=kwargs,
+            weight=weight,
+            bias=bias,
+            batches=batches,
+            directions=directions,
+        )
         expect(isinstance(got, list) and len(got) == len(batches), "BatchNorm1d could not be run")
         ref = _reference_bn(c, kwargs, weight, bias)
         ref.train()
         steps = []
-        with torch.no_grad():
-            for xb, step in zip(batches, got):
-                expected = ref(xb.double())
-                steps.append((xb, step, expected, ref.running_mean.clone(), ref.running_var.clone()))
+        for xb, direction, step in zip(batches, directions, got):
+            x64 = xb.double().requires_grad_(True)
+            expected = ref(x64)
+            ref.zero_grad()
+            (expected * direction.double()).sum().backward()
+            grads = {
+                "grad_x": x64.grad,
+                "grad_weight": ref.weight.grad.clone(),
+                "grad_bias": ref.bias.grad.clone(),
+            }
+            steps.append(
+                (
+                    xb,
+                    step,
+                    expected.detach(),
+                    ref.running_mean.clone(),
+                    ref.running_var.clone(),
+                    grads,
+                )
+            )
         yield (f"BatchNorm1d({c}" + "".join(f", {k}={v:g}" for k, v in kwargs.items()) + ")"), steps
 
 
-@grade(cell="test_batch_norm", points=1)
+@grade(
+    cell="test_batch_norm",
+    points=1,
+    hint="nn.Parameter(torch.ones(C)) and nn.Parameter(torch.zeros(C)); "
+    'self.register_buffer("running_mean", torch.zeros(C)) and running_var ones',
+)
 def test_bn_parameters_and_buffers(nb, seed):
+    """BatchNorm1d has parameters weight (ones) and bias (zeros) and buffers running_mean (0) and running_var (1)."""
     g = rng(seed)
     c = randint(g, 1, 64)
     got = nb.call("batch_norm_state", num_features=c)
     params, buffers = got["parameters"], got["buffers"]
-    expect(sorted(params) == ["bias", "weight"],
-           "BatchNorm1d should have exactly two parameters, named weight and bias")
-    expect(bool((tensor(params["weight"], "weight", shape=(c,)) == 1).all()), "weight should start at 1")
+    expect(
+        sorted(params) == ["bias", "weight"],
+        "BatchNorm1d should have exactly two parameters, named weight and bias",
+    )
+    expect(
+        bool((tensor(params["weight"], "weight", shape=(c,)) == 1).all()),
+        "weight should start at 1",
+    )
     expect(bool((tensor(params["bias"], "bias", shape=(c,)) == 0).all()), "bias should start at 0")
-    expect("running_mean" in buffers and "running_var" in buffers,
-           "running_mean and running_var should be registered as buffers (register_buffer)")
-    expect(bool((tensor(buffers["running_mean"], "running_mean", shape=(c,)) == 0).all()),
-           "running_mean should start at 0")
-    expect(bool((tensor(buffers["running_var"], "running_var", shape=(c,)) == 1).all()),
-           "running_var should start at 1")
+    expect(
+        "running_mean" in buffers and "running_var" in buffers,
+        "running_mean and running_var should be registered as buffers (register_buffer)",
+    )
+    expect(
+        bool((tensor(buffers["running_mean"], "running_mean", shape=(c,)) == 0).all()),
+        "running_mean should start at 0",
+    )
+    expect(
+        bool((tensor(buffers["running_var"], "running_var", shape=(c,)) == 1).all()),
+        "running_var should start at 1",
+    )
 
 
-@grade(cell="test_batch_norm", points=1)
+@grade(
+    cell="test_batch_norm",
+    points=1,
+    hint="normalize with x.mean(0) and the biased variance, computed by hand (no F.batch_norm), and keep "
+    "them in the autograd graph: the gradient flows through the mean and the variance too",
+)
 def test_bn_training_outputs(nb, seed):
+    """In training mode BatchNorm1d's output and its gradients equal nn.BatchNorm1d's, without PyTorch's batch norm."""
     g = rng(seed)
     for name, steps in _bn_training_runs(nb, g):
-        for k, (xb, step, expected, _, _) in enumerate(steps, start=1):
+        for k, (xb, step, expected, _, _, grads) in enumerate(steps, start=1):
             out = tensor(step["out"], f"{name}'s output", shape=xb.shape)
-            expect(close(out, expected, atol=1e-5, rtol=1e-4),
-                   f"in training mode, {name}'s output differs from nn.BatchNorm1d's (step {k}): normalize "
-                   "each feature with the batch mean and the biased batch variance, then scale and shift")
+            expect(
+                close(out, expected, atol=1e-5, rtol=1e-4),
+                f"in training mode, {name}'s output differs from nn.BatchNorm1d's (step {k}): normalize "
+                "each feature with the batch mean and the biased batch variance, then scale and shift",
+            )
+            for key, what in (
+                ("grad_x", "input"),
+                ("grad_weight", "weight"),
+                ("grad_bias", "bias"),
+            ):
+                got = tensor(step[key], f"the gradient of {name}'s {what}", shape=grads[key].shape)
+                expect(
+                    close(got, grads[key], atol=1e-4, rtol=1e-3),
+                    f"in training mode, the gradient with respect to {name}'s {what} differs from "
+                    "nn.BatchNorm1d's: the batch mean and variance must stay in the autograd graph",
+                )
 
 
-@grade(cell="test_batch_norm", points=1)
+@grade(
+    cell="test_batch_norm",
+    points=1,
+    hint="under torch.no_grad(): running = (1 - momentum) * running + momentum * batch statistic, with "
+    "the unbiased variance (N / (N - 1)) for running_var",
+)
 def test_bn_running_statistics(nb, seed):
+    """In training mode BatchNorm1d updates running_mean and running_var exactly like nn.BatchNorm1d."""
     g = rng(seed)
     for name, steps in _bn_training_runs(nb, g):
-        for k, (xb, step, _, mean, var) in enumerate(steps, start=1):
+        for k, (xb, step, _, mean, var, _) in enumerate(steps, start=1):
             c = xb.shape[1]
             got_mean = tensor(step["running_mean"], f"{name}'s running_mean", shape=(c,))
             got_var = tensor(step["running_var"], f"{name}'s running_var", shape=(c,))
-            expect(close(got_mean, mean, atol=1e-5, rtol=1e-4),
-                   f"after training step {k}, {name}'s running_mean differs from nn.BatchNorm1d's")
-            expect(close(got_var, var, atol=1e-5, rtol=1e-4),
-                   f"after training step {k}, {name}'s running_var differs from nn.BatchNorm1d's "
-                   "(it uses the unbiased batch variance and momentum as the weight of the new batch)")
+            expect(
+                close(got_mean, mean, atol=1e-5, rtol=1e-4),
+                f"after training step {k}, {name}'s running_mean differs from nn.BatchNorm1d's",
+            )
+            expect(
+                close(got_var, var, atol=1e-5, rtol=1e-4),
+                f"after training step {k}, {name}'s running_var differs from nn.BatchNorm1d's "
+                "(it uses the unbiased batch variance and momentum as the weight of the new batch)",
+            )
 
 
-@grade(cell="test_batch_norm", points=1)
+@grade(
+    cell="test_batch_norm",
+    points=1,
+    hint="in eval mode (not self.training) use running_mean and running_var, and leave them unchanged",
+)
 def test_bn_eval(nb, seed):
+    """In eval mode BatchNorm1d normalizes with its running statistics and eps and does not change them."""
     g = rng(seed)
     for custom in (False, True):
         c, kwargs, weight, bias = _bn_config(g, custom)
         running_mean = torch.rand(c, generator=g) * 4 - 2
         running_var = torch.rand(c, generator=g) * 3 + 0.2
         x = _bn_batch(g, c, running_mean, running_var.sqrt())
-        x = x[:randint(g, 1, len(x))]  # evaluation works for any batch size, even 1
-        got = nb.call("batch_norm_eval", num_features=c, kwargs=kwargs, weight=weight, bias=bias,
-                      running_mean=running_mean, running_var=running_var, x=x)
+        x = x[: randint(g, 1, len(x))]  # evaluation works for any batch size, even 1
+        got = nb.call(
+            "batch_norm_eval",
+            num_features=c,
+            kwargs=kwargs,
+            weight=weight,
+            bias=bias,
+            running_mean=running_mean,
+            running_var=running_var,
+            x=x,
+        )
         ref = _reference_bn(c, kwargs, weight, bias)
         with torch.no_grad():
             ref.running_mean.copy_(running_mean.double())
             ref.running_var.copy_(running_var.double())
             ref.eval()
             expected = ref(x.double())
-        name = "BatchNorm1d(" + ", ".join([str(c)] + [f"{k}={v:g}" for k, v in kwargs.items()]) + ")"
+        name = (
+            "BatchNorm1d(" + ", ".join([str(c)] + [f"{k}={v:g}" for k, v in kwargs.items()]) + ")"
+        )
         out = tensor(got["out"], f"{name}'s output", shape=x.shape)
-        expect(close(out, expected, atol=1e-5, rtol=1e-4),
-               f"in evaluation mode, {name} should normalize with its running statistics (and eps)")
-        expect(torch.equal(tensor(got["running_mean"], "running_mean", shape=(c,)), running_mean)
-               and torch.equal(tensor(got["running_var"], "running_var", shape=(c,)), running_var),
-               "the running statistics should not change in evaluation mode")
+        expect(
+            close(out, expected, atol=1e-5, rtol=1e-4),
+            f"in evaluation mode, {name} should normalize with its running statistics (and eps)",
+        )
+        expect(
+            torch.equal(tensor(got["running_mean"], "running_mean", shape=(c,)), running_mean)
+            and torch.equal(tensor(got["running_var"], "running_var", shape=(c,)), running_var),
+            "the running statistics should not change in evaluation mode",
+        )
 
 
-# --- Exercise 6: optimizers -----------------------------------------------------------
+# --- Exercise 6: sgd_momentum_step and adam_step ---
+
 
 def _problem(g):
-    shapes = [tuple(randint(g, 1, 6) for _ in range(randint(g, 1, 3))) for _ in range(randint(g, 1, 4))]
+    shapes = [
+        tuple(randint(g, 1, 6) for _ in range(randint(g, 1, 3))) for _ in range(randint(g, 1, 4))
+    ]
     values = [torch.randn(s, generator=g) for s in shapes]
     scale = uniform(g, 0.1, 2.0)
     grads = [[torch.randn(s, generator=g) * scale for s in shapes] for _ in range(5)]
@@ -518,27 +857,53 @@ def _reference_run(values, grads, make_optimizer):
 
 
 def _compare(got, expected, name, reference):
-    expect(isinstance(got["params"], list) and len(got["params"]) == len(expected), f"{name} lost parameters")
+    expect(
+        isinstance(got["params"], list) and len(got["params"]) == len(expected),
+        f"{name} lost parameters",
+    )
     for mine, ref in zip(got["params"], expected):
         mine = tensor(mine, "an updated parameter", shape=ref.shape)
-        expect(close(mine, ref, atol=1e-6, rtol=1e-6), f"after 5 steps, {name} differs from {reference}")
-    expect(all(got["leaf"]), f"after {name} the parameters should still be leaf tensors that require grad "
-                             "(update them in place under torch.no_grad())")
+        expect(
+            close(mine, ref, atol=1e-6, rtol=1e-6),
+            f"after 5 steps, {name} differs from {reference}",
+        )
+    expect(
+        all(got["leaf"]),
+        f"after {name} the parameters should still be leaf tensors that require grad "
+        "(update them in place under torch.no_grad())",
+    )
 
 
-@grade(cell="test_optimizers", points=2)
+@grade(
+    cell="test_optimizers",
+    points=2,
+    hint="under torch.no_grad(): v.mul_(momentum).add_(p.grad); p.sub_(lr * v): keep v for the next call",
+)
 def test_sgd_momentum(nb, seed):
+    """Five sgd_momentum_step calls equal torch.optim.SGD with momentum, updating the parameters in place."""
     g = rng(seed)
     for _ in range(2):
         values, grads = _problem(g)
         lr, momentum = uniform(g, 0.01, 0.1), uniform(g, 0.5, 0.95)
         got = nb.call("sgd_momentum", values=values, grads=grads, lr=lr, momentum=momentum)
-        expected = _reference_run(values, grads, lambda ps: torch.optim.SGD(ps, lr=lr, momentum=momentum))
-        _compare(got, expected, "sgd_momentum_step", f"torch.optim.SGD(lr={lr:.3g}, momentum={momentum:.3g})")
+        expected = _reference_run(
+            values, grads, lambda ps: torch.optim.SGD(ps, lr=lr, momentum=momentum)
+        )
+        _compare(
+            got,
+            expected,
+            "sgd_momentum_step",
+            f"torch.optim.SGD(lr={lr:.3g}, momentum={momentum:.3g})",
+        )
 
 
-@grade(cell="test_optimizers", points=2)
+@grade(
+    cell="test_optimizers",
+    points=2,
+    hint="bias-correct m and v with 1 - beta^t, and add eps to sqrt(v_hat), not inside the root",
+)
 def test_adam(nb, seed):
+    """Five adam_step calls equal torch.optim.Adam (bias corrections, eps), updating the parameters in place."""
     g = rng(seed)
     # eps = 1e-8 (the default) and a large eps, which shows where eps enters the update
     for eps in (1e-8, uniform(g, 1e-3, 0.1)):
@@ -546,23 +911,52 @@ def test_adam(nb, seed):
         lr = uniform(g, 1e-3, 0.05)
         betas = (uniform(g, 0.8, 0.95), uniform(g, 0.9, 0.999))
         got = nb.call("adam", values=values, grads=grads, lr=lr, betas=list(betas), eps=eps)
-        expected = _reference_run(values, grads, lambda ps: torch.optim.Adam(ps, lr=lr, betas=betas, eps=eps))
-        _compare(got, expected, "adam_step",
-                 f"torch.optim.Adam(lr={lr:.3g}, betas=({betas[0]:.3g}, {betas[1]:.4g}), eps={eps:.3g})")
+        expected = _reference_run(
+            values, grads, lambda ps: torch.optim.Adam(ps, lr=lr, betas=betas, eps=eps)
+        )
+        _compare(
+            got,
+            expected,
+            "adam_step",
+            f"torch.optim.Adam(lr={lr:.3g}, betas=({betas[0]:.3g}, {betas[1]:.4g}), eps={eps:.3g})",
+        )
 
 
-# --- Exercise 7: mnist_model -----------------------------------------------------------
+# --- Exercise 7: mnist_model ---
 
-@grade(cell="test_mnist_model", points=1)
+
+@grade(
+    cell="test_mnist_model",
+    points=1,
+    hint="mnist_model = DeepNet([784, ...], dropout=..., batch_norm=True)",
+)
 def test_mnist_model_is_deep_net_with_bn_and_dropout(nb, seed):
-    got = nb.call("mnist_model_info")
+    """mnist_model is a DeepNet whose forward pass runs batch norm and dropout layers and returns 10 logits."""
+    g = rng(seed)
+    n = randint(g, 2, 16)
+    got = nb.call("mnist_model_info", x=torch.randn(n, 784, generator=g))
     expect(got["class"] == "DeepNet", "mnist_model should be a DeepNet")
-    expect("BatchNorm1d" in got["modules"], "mnist_model should use batch normalization (batch_norm=True)")
-    expect("Dropout" in got["modules"], "mnist_model should use dropout (dropout > 0)")
+    expect(
+        "BatchNorm1d" in got["ran"],
+        "mnist_model should use batch normalization (batch_norm=True) in its forward pass",
+    )
+    expect(
+        "Dropout" in got["ran"], "mnist_model should use dropout (dropout > 0) in its forward pass"
+    )
+    expect(got["out_shape"] == [n, 10], "mnist_model should map (N, 784) images to (N, 10) logits")
 
 
-@grade(cell="test_mnist_model", points=3)
+@grade(
+    cell="test_mnist_model",
+    points=3,
+    hint="a DeepNet with batch norm and dropout, Adam, 3-4 epochs over the training split; check "
+    "the validation accuracy in eval mode",
+)
 def test_mnist_accuracy(nb, seed):
+    """mnist_model classifies at least 97.5% of the hidden MNIST test images correctly."""
     acc = hidden_test_accuracy(nb, "mnist_predictions", "mnist_model's predicted digits")
-    expect(acc >= 0.975, f"mnist_model classifies {acc:.2%} of the hidden test images correctly "
-                         "(at least 97.5% needed)")
+    expect(
+        acc >= 0.975,
+        f"mnist_model classifies {acc:.2%} of the hidden test images correctly "
+        "(at least 97.5% needed)",
+    )
