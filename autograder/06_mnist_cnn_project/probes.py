@@ -7,11 +7,15 @@ code it grades. Probe-owned models live on ``nb.device``, where the notebook's o
 expects models to be.
 """
 
+import json
 from contextlib import contextmanager
+from pathlib import Path
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
+from torch import nn
+
+from dlcourse.probing import model_device, predict_labels
 
 
 @contextmanager
@@ -26,17 +30,11 @@ def _full_precision():
         torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
 
 
-def _device_of(model):
-    for p in model.parameters():
-        return p.device
-    return torch.device("cpu")
-
-
 def _mro_names(module):
     return [c.__name__ for c in type(module).__mro__]
 
 
-# --- MNISTNet ------------------------------------------------------------------------
+# --- Exercise 1: MNISTNet ----------------------------------------------------------------
 
 def mnistnet(nb, x, seed):
     """A fresh MNISTNet on the CPU: its layers, parameters, and outputs in both modes."""
@@ -53,7 +51,7 @@ def mnistnet(nb, x, seed):
     return {"layers": layers, "params": params, "eval": eval_out, "train": train_out}
 
 
-# --- evaluate, predict_proba, predict: a small classifier the judge can recompute ------
+# --- Exercise 2: evaluate and train (and Exercise 3's classifier) ----------------------
 
 def _classifier(weight, bias, running_mean, running_var, gamma, beta, device):
     """Flatten → Linear → BatchNorm1d → Dropout(0.5), returned in training mode.
@@ -74,12 +72,14 @@ def _classifier(weight, bias, running_mean, running_var, gamma, beta, device):
 
 
 def evaluate(nb, params, images, labels):
+    """evaluate's result for the probe classifier built from the judge's parameters."""
     model = _classifier(**params, device=nb.device)
     with _full_precision():
         return nb.evaluate(model, images, labels)
 
 
 def predict_proba(nb, params, images):
+    """Two calls of predict_proba on the probe classifier (the model is in training mode first)."""
     model = _classifier(**params, device=nb.device)
     with _full_precision():
         first = nb.predict_proba(model, images)
@@ -88,25 +88,27 @@ def predict_proba(nb, params, images):
 
 
 def predict(nb, params, images):
+    """predict's labels for the probe classifier."""
     model = _classifier(**params, device=nb.device)
     with _full_precision():
         return nb.predict(model, images)
 
 
-# --- confusion_matrix ------------------------------------------------------------------
+# --- Exercise 4: confusion_matrix --------------------------------------------------------
 
 def confusion_matrix(nb, preds, labels, num_classes=None):
+    """confusion_matrix's result, with num_classes passed only when the judge gives one."""
     if num_classes is None:  # the default number of classes
         return nb.confusion_matrix(preds, labels)
     return nb.confusion_matrix(preds, labels, num_classes=num_classes)
 
 
-# --- train ---------------------------------------------------------------------------
+# --- Exercise 2: train -------------------------------------------------------------------
 
 def _evaluate(model, images, labels, batch_size=2000, **_):
     """The instructor's evaluate: train is graded with it, so an evaluate bug costs only its own test."""
     model.eval()
-    device = _device_of(model)
+    device = model_device(model)
     correct = 0
     with torch.no_grad():
         for xb, yb in zip(images.split(batch_size), labels.split(batch_size)):
@@ -135,9 +137,13 @@ class _ScriptedNet(nn.Module):
         self.register_buffer("answers", answers.clone(), persistent=False)
         self.trained_since_validation = False
         self.eval_mode_steps = 0
+        self.train_mode_steps = 0
 
     def _count_eval_mode_step(self, grad):
         self.eval_mode_steps += 1
+
+    def _count_train_mode_step(self, grad):
+        self.train_mode_steps += 1
 
     def forward(self, x):
         x = x.reshape(len(x), -1).float()
@@ -151,12 +157,13 @@ class _ScriptedNet(nn.Module):
         row = self.answers[self.epoch.clamp(max=len(self.answers) - 1)]
         scripted = F.one_hot(row[nearest], 10).float() * 4.0
         out = torch.where(is_val.unsqueeze(1), scripted, self.linear(x))
-        if not self.training and out.requires_grad:
-            out.register_hook(self._count_eval_mode_step)
+        if out.requires_grad:
+            out.register_hook(self._count_train_mode_step if self.training else self._count_eval_mode_step)
         return out
 
 
 def train_scripted(nb, train_images, train_labels, val_images, val_labels, answers, epochs, seed):
+    """train's history, the epoch whose weights the model holds after it, and eval-mode steps."""
     torch.manual_seed(seed)
     model = _ScriptedNet(val_images, answers).to(nb.device)
     with nb.substitute(evaluate=_evaluate):
@@ -165,7 +172,8 @@ def train_scripted(nb, train_images, train_labels, val_images, val_labels, answe
         history = {k: v for k, v in history.items() if k == "val_accuracy"}
     else:
         history = type(history).__name__
-    return {"history": history, "epoch": int(model.epoch.item()), "eval_mode_steps": model.eval_mode_steps}
+    return {"history": history, "epoch": int(model.epoch.item()), "eval_mode_steps": model.eval_mode_steps,
+            "train_mode_steps": model.train_mode_steps}
 
 
 class _SmallCNN(nn.Module):
@@ -183,13 +191,14 @@ class _SmallCNN(nn.Module):
 
 
 def train_learns(nb, train_images, train_labels, val_images, val_labels, epochs, seed):
+    """Validation predictions of the probe's small CNN after train trained it."""
     torch.manual_seed(seed)
     model = _SmallCNN().to(nb.device)
     with nb.substitute(evaluate=_evaluate):
         nb.train(model, (train_images, train_labels), (val_images, val_labels), epochs)
     model.eval()
     with torch.no_grad():
-        return model(val_images.to(_device_of(model))).argmax(dim=1)
+        return model(val_images.to(model_device(model))).argmax(dim=1)
 
 
 # --- the trained model: mnist_model ----------------------------------------------------
@@ -197,17 +206,17 @@ def train_learns(nb, train_images, train_labels, val_images, val_labels, epochs,
 def _logits(model, images, batch_size=1000):
     """The model's logits in eval mode, on the model's own device, in batches."""
     model.eval()
-    device = _device_of(model)
+    device = model_device(model)
     with torch.no_grad():
         return torch.cat([model(xb.to(device)).float().cpu() for xb in images.split(batch_size)])
 
 
 def mnist_model_predictions(nb, images):
     """Class predictions of the notebook's trained `mnist_model` for raw [0, 1] images."""
-    return _logits(nb.mnist_model, images).argmax(dim=1)
+    return predict_labels(nb.mnist_model, images, default_device=nb.device)
 
 
-# --- save_model / load_model -----------------------------------------------------------
+# --- Exercise 5: save_model and load_model ----------------------------------------------
 
 def save_load_fresh(nb, images, seed, path):
     """A freshly initialised MNISTNet with random batch-norm statistics, saved and reloaded."""
@@ -225,7 +234,7 @@ def save_load_fresh(nb, images, seed, path):
     nb.save_model(model, path)
     loaded = nb.load_model(path)
     same, training = loaded is model, bool(loaded.training)  # before _logits puts it in eval mode
-    loaded = loaded.to(_device_of(model))
+    loaded = loaded.to(model_device(model))
     with _full_precision():
         return {"original": before, "loaded": _logits(loaded, images), "same_object": same, "training": training}
 
@@ -238,6 +247,137 @@ def save_load_trained(nb, images, path):
     nb.save_model(model, path)
     loaded = nb.load_model(path)
     same, training = loaded is model, bool(loaded.training)  # before _logits puts it in eval mode
-    loaded = loaded.to(_device_of(model))
+    loaded = loaded.to(model_device(model))
     with _full_precision():
         return {"original": before, "loaded": _logits(loaded, images), "same_object": same, "training": training}
+
+
+# --- Exercise 6: expected_calibration_error --------------------------------------------------
+
+def calibration(nb, cases):
+    """expected_calibration_error's result for each (probs, labels, bins) case; bins None: the default."""
+    return [nb.expected_calibration_error(c["probs"], c["labels"]) if c["bins"] is None
+            else nb.expected_calibration_error(c["probs"], c["labels"], bins=c["bins"]) for c in cases]
+
+
+# --- Exercise 7: export_model ------------------------------------------------------------------
+
+def _onnx_logits(path, batches):
+    """Run an ONNX file with ONNX Runtime (one thread) on each batch: its first output as a tensor,
+    or the error ONNX Runtime raised (as a string) when the file cannot be loaded or run."""
+    import onnxruntime
+
+    try:
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = options.inter_op_num_threads = 1
+        session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        name = session.get_inputs()[0].name
+    except Exception as error:  # noqa: BLE001 - reported to the judge as data
+        return [f"{type(error).__name__}: {error}"[:400]] * len(batches)
+    out = []
+    for x in batches:
+        try:
+            out.append(torch.from_numpy(session.run(None, {name: x.float().contiguous().numpy()})[0].copy()))
+        except Exception as error:  # noqa: BLE001
+            out.append(f"{type(error).__name__}: {error}"[:400])
+    return out
+
+
+class _ExportNet(nn.Module):
+    """The probe's own classifier for the export test: batch norm and dropout, so that a graph
+    recorded in training mode computes something else than the model in eval mode."""
+
+    def __init__(self, channels):
+        super().__init__()
+        self.conv = nn.Conv2d(1, channels, 5)
+        self.bn = nn.BatchNorm2d(channels)
+        self.drop = nn.Dropout(0.5)
+        self.fc = nn.Linear(channels * 12 * 12, 10)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.bn(self.conv(x))), 2)
+        return self.fc(self.drop(x.flatten(1)))
+
+
+def export_probe_model(nb, batches, channels, seed, path):
+    """ONNX Runtime's outputs for the student's export of a probe model (handed over in training
+    mode), the model's own eval-mode logits, and its mode and device after the export."""
+    torch.manual_seed(seed)
+    model = _ExportNet(channels)
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        model.bn.running_mean.copy_(torch.randn(channels, generator=g) * 0.5)
+        model.bn.running_var.copy_(torch.rand(channels, generator=g) * 1.5 + 0.5)
+    model = model.to(nb.device).train()
+    with _full_precision():
+        nb.export_model(model, path)
+        training_after, device_after = bool(model.training), str(model_device(model).type)
+        eager = [_logits(model, x) for x in batches]
+    return {"onnx": _onnx_logits(path, batches), "eager": eager, "training_after": training_after,
+            "device_after": device_after, "device_before": str(torch.device(nb.device).type)}
+
+
+def bundle_model(nb, images, batch_size):
+    """Logits of the notebook's mnist_bundle/model.onnx (in batches) and of mnist_model."""
+    path = Path("mnist_bundle") / "model.onnx"
+    if not path.is_file():
+        return {"missing": True}
+    with _full_precision():
+        eager = _logits(nb.mnist_model, images)
+    parts = _onnx_logits(path, images.split(batch_size))
+    errors = [p for p in parts if isinstance(p, str)]
+    onnx = errors[0] if errors else torch.cat(parts)
+    return {"missing": False, "onnx": onnx, "eager": eager}
+
+
+# --- Exercise 8: preprocess_digit ----------------------------------------------------------------
+
+def preprocess_outputs(nb, canvases):
+    """preprocess_digit's outputs for photographs sent as uint8 grey images (H, W)."""
+    return [nb.preprocess_digit(c.float() / 255) for c in canvases]
+
+
+def preprocess_predictions(nb, canvases):
+    """mnist_model's predictions after preprocess_digit, for photographs sent as uint8 images."""
+    prepared = torch.stack([torch.as_tensor(nb.preprocess_digit(c.float() / 255)).float().reshape(1, 28, 28)
+                            for c in canvases])
+    return predict_labels(nb.mnist_model, prepared, default_device=nb.device)
+
+
+# --- Exercise 9: model_metadata and the bundle's metadata.json -----------------------------------
+
+def _json_round_trip(value):
+    """The value as json.dumps/json.loads leave it, or the reason it cannot be written as JSON."""
+    try:
+        return {"data": json.loads(json.dumps(value, allow_nan=False))}
+    except (TypeError, ValueError) as error:
+        return {"error": f"{type(error).__name__}: {error}"[:300]}
+
+
+def metadata_probe_model(nb, params, val_images, val_labels, heldout_images, heldout_labels, seed):
+    """model_metadata's dict (through JSON) for the probe classifier, and that model's mode after."""
+    model = _classifier(**params, device=nb.device)
+    with _full_precision():
+        result = nb.model_metadata(model, (val_images, val_labels), (heldout_images, heldout_labels), seed)
+    out = _json_round_trip(result)
+    out["torch_version"] = torch.__version__
+    out["device_after"] = str(model_device(model).type)
+    out["device_before"] = str(torch.device(nb.device).type)
+    return out
+
+
+def bundle_metadata(nb):
+    """The notebook's mnist_bundle/metadata.json (parsed), mnist_model's parameter count, and
+    whether the bundle holds its other files."""
+    folder = Path("mnist_bundle")
+    path = folder / "metadata.json"
+    if not path.is_file():
+        return {"missing": True}
+    try:
+        data = json.loads(path.read_text()[:1_000_000])
+    except ValueError as error:
+        return {"missing": False, "error": f"{type(error).__name__}: {error}"[:300]}
+    out = _json_round_trip(data)
+    out.update(missing=False, n_parameters=sum(p.numel() for p in nb.mnist_model.parameters()),
+               files=sorted(p.name for p in folder.iterdir())[:50], torch_version=torch.__version__)
+    return out
