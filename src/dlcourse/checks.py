@@ -47,7 +47,8 @@ def hidden_test_accuracy(nb, probe: str, name: str, *, seed: int | None = None,
                          graders: Path | None = None) -> float:
     """Send this run's hidden test set to ``probe``; score its labels with the judge's own.
 
-    The set is drawn from ``seed`` (a fresh run-time draw by default): a random subset of
+    The set is drawn from ``seed`` (by default the judge's recorded seed for
+    ``<test>::test_set``, so a replay draws the same set; a fresh one elsewhere): a random subset of
     MNIST's test split in random order, each image perturbed a little, mixed with unscored clean
     images and the instructor's private set, if any (:mod:`dlcourse.testset`). What an honest
     model would not answer is flagged for the instructor; flags never change the grade.
