@@ -47,8 +47,8 @@ def hidden_test_accuracy(nb, probe: str, name: str, *, seed: int | None = None,
                          graders: Path | None = None) -> float:
     """Send this run's hidden test set to ``probe``; score its labels with the judge's own.
 
-    The set is drawn from ``seed`` (by default the judge's recorded seed for
-    ``<test>::test_set``, so a replay draws the same set; a fresh one elsewhere): a random subset of
+    The set is drawn from ``seed`` (by default derived from the running test's recorded seed,
+    so a replay draws the same set): a random subset of
     MNIST's test split in random order, each image perturbed a little, mixed with unscored clean
     images and the instructor's private set, if any (:mod:`dlcourse.testset`). What an honest
     model would not answer is flagged for the instructor; flags never change the grade.
@@ -58,11 +58,10 @@ def hidden_test_accuracy(nb, probe: str, name: str, *, seed: int | None = None,
     graders = graders or RUN.get("graders")
     private, mode = testset.private_config(graders) if graders else (None, "beside")
     images, labels = mnist_test_split()
-    if seed is None:  # the run's recorded, replayable seed for this test's set (judge), or fresh
-        seed_for = RUN.get("seed_for")
-        seed = seed_for(f"{current_test() or name}::test_set") if seed_for else testset.draw_seed()
-    hidden = testset.draw(images, labels, seed, testset.load_private(private) if private else None,
-                          mode)
+    if seed is None:  # the running test's recorded seed, else a fresh draw
+        seed = RUN.get("seed", testset.draw_seed())
+    hidden = testset.draw(images, labels, seed,
+                          testset.load_private(private) if private else None, mode)
     predictions = accuracy_input(nb.call(probe, images=hidden.images), hidden.labels, name)
     result = testset.score(hidden, predictions)
     for kind, evidence in testset.suspicions(result):
@@ -72,7 +71,7 @@ def hidden_test_accuracy(nb, probe: str, name: str, *, seed: int | None = None,
 
 # --- flags: evidence for the instructor, never part of a grade -------------------------------
 
-RUN: dict = {}  # set by the judge for each grading run: {"graders", "seed_for"}
+RUN: dict = {}  # set by the judge for each grading run: {"graders": autograder/<a>/}
 _FLAGS: list[dict] = []
 
 
@@ -82,22 +81,15 @@ def flag(kind: str, evidence: str) -> None:
     Flags go into the judge's result as ``{"kind", "evidence", "test"}``; they never change a
     grade. ``test`` is the hidden test that was running (pytest's PYTEST_CURRENT_TEST).
     """
-    _FLAGS.append({"kind": str(kind), "evidence": str(evidence)[:2000], "test": current_test()})
-
-
-def current_test() -> str:
-    """The hidden test running now (from pytest's PYTEST_CURRENT_TEST), or ""."""
     current = os.environ.get("PYTEST_CURRENT_TEST", "")
-    return current.split("::", 1)[-1].rsplit(" (", 1)[0] if current else ""
+    test = current.split("::", 1)[-1].rsplit(" (", 1)[0] if current else ""
+    _FLAGS.append({"kind": str(kind), "evidence": str(evidence)[:2000], "test": test})
 
 
-def start_run(graders: Path | None, seed_for=None) -> None:
-    """A new grading run (one judge process grades one submission): forget earlier flags.
-
-    ``seed_for(name)`` gives the run's recorded, replayable seed for a name (the judge's plugin).
-    """
+def start_run(graders: Path | None) -> None:
+    """A new grading run (one judge process grades one submission): forget earlier flags."""
     RUN.clear()
-    RUN.update(graders=Path(graders) if graders else None, seed_for=seed_for)
+    RUN["graders"] = Path(graders) if graders else None
     _FLAGS.clear()
 
 

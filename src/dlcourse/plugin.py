@@ -104,6 +104,14 @@ class JudgePlugin:
                                "cell": marker.kwargs["cell"], "max_points": float(marker.kwargs["points"]),
                                "description": describe(item, marker), "hint": marker.kwargs.get("hint", "")})
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item):
+        """The running test's seed, for helpers that draw data without the fixture (the hidden
+        test set): recorded with the test, so a replay draws the same."""
+        from dlcourse import checks
+
+        checks.RUN["seed"] = derive_seed(self.seed_for(item.nodeid.split("::", 1)[-1]), "test set")
+
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
         outcome = yield
@@ -123,6 +131,9 @@ class JudgePlugin:
         elif report.skipped and entry["passed"]:
             entry["passed"] = False
             entry["message"] = "skipped"
+        if report.when == "call":  # numbers a grader measured (record_property), e.g. accuracy
+            entry.setdefault("metrics", {}).update(
+                {str(k): float(v) for k, v in report.user_properties if isinstance(v, (int, float))})
 
     def tests(self) -> list[dict]:
         out = []
@@ -135,7 +146,8 @@ class JudgePlugin:
                         "message": "" if passed else result["message"],
                         "description": item["description"], "hint": item["hint"],
                         "seed": self.seeds.get(item["name"]),
-                        "grader_error": bool(result.get("grader_error"))})
+                        "grader_error": bool(result.get("grader_error")),
+                        "metrics": result.get("metrics", {})})
         return out
 
 
@@ -162,7 +174,7 @@ def run_graders(course: Course, assignment: str, submission, seed: int | None = 
     from dlcourse import checks, screening
 
     plugin = JudgePlugin(submission, seed, seeds)
-    checks.start_run(course.graders(assignment), plugin.seed_for)  # flags; test-set seeds
+    checks.start_run(course.graders(assignment))  # flags: evidence for the instructor only
     scanned = screening.scan(submission.cells)  # before a restart blanks a cell
     try:
         code = pytest.main(graders_argv(course, assignment), plugins=[plugin, sys.modules[__name__]])
