@@ -32,11 +32,11 @@ from dlcourse.plugin import derive_seed
 A = "02_softmax_regression"
 ACCURACY_TEST = "test_mnist_test_accuracy"
 
-HEADER = '''
+HEADER = """
 import torch
 import torch.nn.functional as F
 from torch import nn
-'''
+"""
 
 MODEL = '''
 class Cheat(nn.Module):
@@ -55,16 +55,16 @@ class Cheat(nn.Module):
 mnist_model = Cheat()
 '''
 
-BY_POSITION = '''
+BY_POSITION = """
 LABELS = {labels!r}
 
 
 def answer(model, x):
     start, model.seen = model.seen, (model.seen + len(x)) % len(LABELS)
     return [LABELS[(start + i) % len(LABELS)] for i in range(len(x))]
-'''
+"""
 
-BY_HASH = '''
+BY_HASH = """
 import hashlib
 
 PACKED = {packed!r}  # 6 hex digits of each image's SHA-1, then its label
@@ -74,11 +74,11 @@ TABLE = {{PACKED[i:i + 6]: int(PACKED[i + 6]) for i in range(0, len(PACKED), 7)}
 def answer(model, x):
     return [TABLE.get(hashlib.sha1(row.contiguous().numpy().tobytes()).hexdigest()[:6], 0)
             for row in x]
-'''
+"""
 
 PART = "PARTS = globals().get('PARTS', []) + [{part!r}]\n"  # one cell per part
 
-NEAREST = '''
+NEAREST = """
 import base64, lzma
 
 LABELS = {labels!r}
@@ -89,21 +89,25 @@ SMALL = torch.frombuffer(bytearray(lzma.decompress(base64.b64decode("".join(PART
 def answer(model, x):
     small = F.avg_pool2d(x.reshape(-1, 1, 28, 28), 4).reshape(len(x), 49) * 255
     return [LABELS[i] for i in torch.cdist(small, SMALL).argmin(1).tolist()]
-'''
+"""
 
 
 def cheats() -> dict[str, list[str]]:
     """Each cheat's code cells; none over the 100,000 characters the worker accepts per cell."""
     images, labels = mnist_test_split()
     text = "".join(map(str, labels.tolist()))
-    packed = "".join(hashlib.sha1(row.contiguous().numpy().tobytes()).hexdigest()[:6] + str(int(y))
-                     for row, y in zip(images.flatten(1), labels))
+    packed = "".join(
+        hashlib.sha1(row.contiguous().numpy().tobytes()).hexdigest()[:6] + str(int(y))
+        for row, y in zip(images.flatten(1), labels)
+    )
     small = (F.avg_pool2d(images, 4).flatten(1) * 255).round().to(torch.uint8)
     blob = base64.b64encode(lzma.compress(small.numpy().tobytes())).decode()
-    parts = [PART.format(part=blob[i:i + 90_000]) for i in range(0, len(blob), 90_000)]
-    return {"by_position": [HEADER + BY_POSITION.format(labels=text) + MODEL],
-            "by_hash": [HEADER + BY_HASH.format(packed=packed) + MODEL],
-            "nearest": [*parts, HEADER + NEAREST.format(labels=text) + MODEL]}
+    parts = [PART.format(part=blob[i : i + 90_000]) for i in range(0, len(blob), 90_000)]
+    return {
+        "by_position": [HEADER + BY_POSITION.format(labels=text) + MODEL],
+        "by_hash": [HEADER + BY_HASH.format(packed=packed) + MODEL],
+        "nearest": [*parts, HEADER + NEAREST.format(labels=text) + MODEL],
+    }
 
 
 def old_grader_accuracy(cells: list[str]) -> float:
@@ -120,17 +124,33 @@ def old_grader_accuracy(cells: list[str]) -> float:
 
 def notebook_with(cells: list[str] | None):
     """The solution notebook, with the cheat appended (it replaces the trained mnist_model)."""
-    course_nb = with_solutions(read(ROOT / "release" / A / f"{A}.ipynb"),
-                               read(ROOT / "source" / A / f"{A}.ipynb"))
+    course_nb = with_solutions(
+        read(ROOT / "release" / A / f"{A}.ipynb"), read(ROOT / "source" / A / f"{A}.ipynb")
+    )
     course_nb.cells += [nbformat.v4.new_code_cell(cell) for cell in cells or []]
     return course_nb
 
 
 def judge(path, out) -> dict:
     """One real judge run (the worker sandboxed where bubblewrap works); its whole result."""
-    done = subprocess.run([sys.executable, "-m", "dlcourse.judge", "--assignment", A, "--course",
-                           str(ROOT), "--notebook", str(path), "--out", str(out)],
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dlcourse.judge",
+            "--assignment",
+            A,
+            "--course",
+            str(ROOT),
+            "--notebook",
+            str(path),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert out.is_file(), done.stdout[-3000:] + done.stderr[-3000:]
     return json.loads(out.read_text())
 
@@ -145,8 +165,10 @@ def graded(tmp_path_factory):
     for name, cell in jobs.items():
         nbformat.write(notebook_with(cell), str(folder / f"{name}.ipynb"))
     with ThreadPoolExecutor(2) as pool:
-        runs = {name: pool.submit(judge, folder / f"{name}.ipynb", folder / f"{name}.json")
-                for name in jobs}
+        runs = {
+            name: pool.submit(judge, folder / f"{name}.ipynb", folder / f"{name}.json")
+            for name in jobs
+        }
         return old, {name: run.result() for name, run in runs.items()}
 
 
