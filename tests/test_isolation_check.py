@@ -18,8 +18,12 @@ def _record(student: str, isolation: str | None) -> dict:
 
 
 def _check(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "dlcourse.isolation_check", *map(str, args)],
-                          capture_output=True, text=True, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "dlcourse.isolation_check", *map(str, args)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
 def _save(folder, student, record):
@@ -61,8 +65,18 @@ def test_real_grading_records_pass_only_for_the_isolation_they_ran_under(tmp_pat
 
     isolation = "bwrap" if sandbox.bwrap_works() else "rlimits"
     a = "01_logistic_regression"
-    dlcourse("grade", a, str(ROOT / "release" / a / f"{a}.ipynb"), "--student", "ann",
-             "--isolation", isolation, "--json", "--out", str(tmp_path))
+    dlcourse(
+        "grade",
+        a,
+        str(ROOT / "release" / a / f"{a}.ipynb"),
+        "--student",
+        "ann",
+        "--isolation",
+        isolation,
+        "--json",
+        "--out",
+        str(tmp_path),
+    )
     assert _check("--expect", isolation, tmp_path / "results").returncode == 0
     other = "rlimits" if isolation == "bwrap" else "bwrap"
     done = _check("--expect", other, tmp_path / "results")

@@ -88,8 +88,12 @@ def test_nearest_neighbour_lookup_is_flagged(split):
     images, labels = split
     hidden = testset.draw(images, labels, _seed())
     small = F.avg_pool2d(images, 4).flatten(1)  # what a notebook could carry compactly
-    nearest = torch.cat([torch.cdist(F.avg_pool2d(b, 4).flatten(1), small).argmin(1)
-                         for b in hidden.images.split(2000)])
+    nearest = torch.cat(
+        [
+            torch.cdist(F.avg_pool2d(b, 4).flatten(1), small).argmin(1)
+            for b in hidden.images.split(2000)
+        ]
+    )
     result = testset.score(hidden, labels[nearest])
     assert "near_perfect_accuracy" in [k for k, _ in testset.suspicions(result)]
 
@@ -98,8 +102,9 @@ def test_an_honest_model_keeps_its_accuracy_and_is_not_flagged(split, honest):
     images, labels = split
     clean = (honest(images) == labels).double().mean().item()
     for _ in range(3):
-        result = testset.score(hidden := testset.draw(images, labels, _seed()),
-                               honest(hidden.images))
+        result = testset.score(
+            hidden := testset.draw(images, labels, _seed()), honest(hidden.images)
+        )
         # 9,000 of 10,000 drawn: sd <= 0.1 % at p = 0.82; the perturbation's effect is small
         assert abs(result.accuracy - clean) < 0.01
         assert testset.suspicions(result) == []
@@ -110,8 +115,10 @@ def test_private_set_is_scored_beside_or_instead(split, honest, tmp_path):
     train_x, train_y = load_mnist("val")
     g = torch.Generator().manual_seed(_seed())
     pick = torch.randperm(len(train_x), generator=g)[:300]
-    torch.save({"images": (train_x[pick] * 255).round().to(torch.uint8), "labels": train_y[pick]},
-               tmp_path / "private_test.pt")
+    torch.save(
+        {"images": (train_x[pick] * 255).round().to(torch.uint8), "labels": train_y[pick]},
+        tmp_path / "private_test.pt",
+    )
     path, mode = testset.private_config(tmp_path)
     assert path == tmp_path / "private_test.pt" and mode == "beside"
     private = testset.load_private(path)
@@ -121,16 +128,18 @@ def test_private_set_is_scored_beside_or_instead(split, honest, tmp_path):
     result = testset.score(hidden, honest(hidden.images))
     correct = sum(result.parts[p][0] for p in ("perturbed", "private"))
     assert result.accuracy == correct / (testset.SCORED + 300)
-    (tmp_path / "assignment.toml").write_text('[test_set]\nprivate = "private_test.pt"\n'
-                                              'mode = "instead"\n')
+    (tmp_path / "assignment.toml").write_text(
+        '[test_set]\nprivate = "private_test.pt"\nmode = "instead"\n'
+    )
     path, mode = testset.private_config(tmp_path)
     hidden = testset.draw(images, labels, _seed(), testset.load_private(path), mode)
     result = testset.score(hidden, honest(hidden.images))
     expected = (honest(private[0]) == private[1]).double().mean().item()
     assert hidden.scored == ("private",) and result.accuracy == pytest.approx(expected, abs=2 / 300)
     # a model that knows MNIST's test images but not the private ones is flagged
-    lookup = torch.where(hidden.source >= 0, labels[hidden.source.clamp(min=0)],
-                         honest(hidden.images))
+    lookup = torch.where(
+        hidden.source >= 0, labels[hidden.source.clamp(min=0)], honest(hidden.images)
+    )
     kinds = [k for k, _ in testset.suspicions(testset.score(hidden, lookup))]
     assert "public_better_than_private" in kinds
 
@@ -150,13 +159,19 @@ def test_a_broken_private_configuration_fails_loudly(tmp_path):
 def test_flag_names_the_running_test():
     checks.start_run(None)
     checks.flag("public_images_recognised", "evidence")
-    assert checks.flags() == [{"kind": "public_images_recognised", "evidence": "evidence",
-                               "test": "test_flag_names_the_running_test"}]
+    assert checks.flags() == [
+        {
+            "kind": "public_images_recognised",
+            "evidence": "evidence",
+            "test": "test_flag_names_the_running_test",
+        }
+    ]
     checks.start_run(None)
     assert checks.flags() == []
 
 
 # --- the static scan -------------------------------------------------------------------------
+
 
 def _cells(*sources: str) -> list[dict]:
     return [{"id": f"cell-{i}", "source": s} for i, s in enumerate(sources)]
@@ -167,11 +182,13 @@ def test_scan_flags_data_a_model_does_not_need(split):
     n = random.SystemRandom().randrange(5_000, 10_001)
     table = {_digest(r)[:12]: int(y) for r, y in zip(images[:n].flatten(1), labels[:n])}
     blob = __import__("base64").b64encode(images[:200].mul(255).byte().numpy().tobytes()).decode()
-    cells = _cells("import torch\nmodel = torch.nn.Linear(784, 10)",
-                   "%matplotlib inline\nLABELS = " + repr("".join(map(str, labels[:n].tolist()))),
-                   f"TABLE = {table!r}",
-                   f"DATA = {blob!r}",
-                   f"W = {images[0].flatten().mul(255).round().tolist() * 3!r}")
+    cells = _cells(
+        "import torch\nmodel = torch.nn.Linear(784, 10)",
+        "%matplotlib inline\nLABELS = " + repr("".join(map(str, labels[:n].tolist()))),
+        f"TABLE = {table!r}",
+        f"DATA = {blob!r}",
+        f"W = {images[0].flatten().mul(255).round().tolist() * 3!r}",
+    )
     flags = screening.scan(cells)
     assert [f["kind"] for f in flags] == ["embedded_data"] * 4
     assert [f["evidence"].split(" (")[0] for f in flags] == [f"code cell {i}" for i in (2, 3, 4, 5)]
@@ -187,8 +204,9 @@ def test_scan_takes_any_text(sources):
 
 def test_scan_survives_hostile_sources():
     deep = "x = " + "(" * 100_000 + ")" * 100_000
-    cells = _cells(deep, "\x00" * 10, "!pip install x\ndef broken(:\n    " + "QUJD" * 1100,
-                   "def f(:\n")
+    cells = _cells(
+        deep, "\x00" * 10, "!pip install x\ndef broken(:\n    " + "QUJD" * 1100, "def f(:\n"
+    )
     flags = screening.scan(cells)
     assert [f["evidence"].split(" (")[0] for f in flags] == ["code cell 3"]
 
@@ -201,12 +219,21 @@ def test_the_course_notebooks_scan_clean():
 
 
 def test_flag_summary_counts_flagged_submissions():
-    records = [{"student": "ann", "flags": []},
-               {"student": "bob", "flags": [{"kind": "embedded_data", "evidence": "cell 3",
-                                             "test": ""},
-                                            {"kind": "near_perfect_accuracy", "evidence": "99.9%",
-                                             "test": "test_mnist_test_accuracy"}]},
-               {"student": "cy"}]
+    records = [
+        {"student": "ann", "flags": []},
+        {
+            "student": "bob",
+            "flags": [
+                {"kind": "embedded_data", "evidence": "cell 3", "test": ""},
+                {
+                    "kind": "near_perfect_accuracy",
+                    "evidence": "99.9%",
+                    "test": "test_mnist_test_accuracy",
+                },
+            ],
+        },
+        {"student": "cy"},
+    ]
     summary = screening.flag_summary(records).splitlines()
     assert summary[0].endswith("1 of 3 submissions")
     assert summary[1].strip() == "bob: 2 flag(s)"
@@ -216,7 +243,7 @@ def test_flag_summary_counts_flagged_submissions():
 
 # --- a private set through a real worker ------------------------------------------------------
 
-NOTEBOOK_CELL = '''
+NOTEBOOK_CELL = """
 import torch
 from dlcourse.data import load_mnist
 
@@ -226,9 +253,9 @@ centroids = torch.stack([x[y == k].mean(0) for k in range(10)]).flatten(1)
 
 def predict(images):
     return torch.cdist(images.flatten(1), centroids).argmin(1)
-'''
+"""
 
-PROBES = '''
+PROBES = """
 def predict(nb, images):
     return nb.predict(images)
 
@@ -239,13 +266,14 @@ def can_read(nb, path):
             return len(f.read(16)) > 0
     except OSError:
         return False
-'''
+"""
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", ["beside", "instead"])
-def test_private_set_is_scored_through_the_sandbox_and_never_readable(tmp_path, course, honest,
-                                                                       mode):
+def test_private_set_is_scored_through_the_sandbox_and_never_readable(
+    tmp_path, course, honest, mode
+):
     import nbformat
 
     from dlcourse.judge import Submission
@@ -257,14 +285,16 @@ def test_private_set_is_scored_through_the_sandbox_and_never_readable(tmp_path, 
     torch.save({"images": x[pick], "labels": y[pick]}, graders / "mine.pt")
     (graders / "assignment.toml").write_text(f'[test_set]\nprivate = "mine.pt"\nmode = "{mode}"\n')
     notebook = tmp_path / "nb.ipynb"
-    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(NOTEBOOK_CELL)]),
-                   str(notebook))
+    nbformat.write(
+        nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(NOTEBOOK_CELL)]), str(notebook)
+    )
     a = "02_softmax_regression"
     nb = Submission(course, a, notebook, "auto", course.limits(a), probes_source=PROBES)
     try:
         seed = _seed()
-        got = checks.hidden_test_accuracy(nb, "predict", "predict's digits", seed=seed,
-                                          graders=graders)
+        got = checks.hidden_test_accuracy(
+            nb, "predict", "predict's digits", seed=seed, graders=graders
+        )
         if nb.isolation == "bwrap":  # under rlimits the worker could read it (documented)
             assert nb.call("can_read", path="/data/MNIST/raw/train-labels-idx1-ubyte") is True
             assert nb.call("can_read", path=str(graders / "mine.pt")) is False

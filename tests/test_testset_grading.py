@@ -27,15 +27,16 @@ from conftest import ROOT, with_solutions
 
 from dlcourse.checks import mnist_test_split
 from dlcourse.notebook import read
+from dlcourse.plugin import derive_seed
 
 A = "02_softmax_regression"
 ACCURACY_TEST = "test_mnist_test_accuracy"
 
-HEADER = '''
+HEADER = """
 import torch
 import torch.nn.functional as F
 from torch import nn
-'''
+"""
 
 MODEL = '''
 class Cheat(nn.Module):
@@ -54,56 +55,66 @@ class Cheat(nn.Module):
 mnist_model = Cheat()
 '''
 
-BY_POSITION = '''
+BY_POSITION = """
 LABELS = {labels!r}
 
 
 def answer(model, x):
     start, model.seen = model.seen, (model.seen + len(x)) % len(LABELS)
     return [LABELS[(start + i) % len(LABELS)] for i in range(len(x))]
-'''
+"""
 
-BY_HASH = '''
+BY_HASH = """
 import hashlib
 
-TABLE = {table!r}
+PACKED = {packed!r}  # 6 hex digits of each image's SHA-1, then its label
+TABLE = {{PACKED[i:i + 6]: int(PACKED[i + 6]) for i in range(0, len(PACKED), 7)}}
 
 
 def answer(model, x):
-    return [TABLE.get(hashlib.sha1(row.contiguous().numpy().tobytes()).hexdigest()[:16], 0)
+    return [TABLE.get(hashlib.sha1(row.contiguous().numpy().tobytes()).hexdigest()[:6], 0)
             for row in x]
-'''
+"""
 
-NEAREST = '''
+PART = "PARTS = globals().get('PARTS', []) + [{part!r}]\n"  # one cell per part
+
+NEAREST = """
 import base64, lzma
 
 LABELS = {labels!r}
-SMALL = torch.frombuffer(bytearray(lzma.decompress(base64.b64decode({blob!r}))),
+SMALL = torch.frombuffer(bytearray(lzma.decompress(base64.b64decode("".join(PARTS)))),
                          dtype=torch.uint8).reshape(-1, 49).float()
 
 
 def answer(model, x):
     small = F.avg_pool2d(x.reshape(-1, 1, 28, 28), 4).reshape(len(x), 49) * 255
     return [LABELS[i] for i in torch.cdist(small, SMALL).argmin(1).tolist()]
-'''
+"""
 
 
-def cheats() -> dict[str, str]:
+def cheats() -> dict[str, list[str]]:
+    """Each cheat's code cells; none over the 100,000 characters the worker accepts per cell."""
     images, labels = mnist_test_split()
     text = "".join(map(str, labels.tolist()))
-    table = {hashlib.sha1(row.contiguous().numpy().tobytes()).hexdigest()[:16]: int(y)
-             for row, y in zip(images.flatten(1), labels)}
+    packed = "".join(
+        hashlib.sha1(row.contiguous().numpy().tobytes()).hexdigest()[:6] + str(int(y))
+        for row, y in zip(images.flatten(1), labels)
+    )
     small = (F.avg_pool2d(images, 4).flatten(1) * 255).round().to(torch.uint8)
     blob = base64.b64encode(lzma.compress(small.numpy().tobytes())).decode()
-    return {"by_position": HEADER + BY_POSITION.format(labels=text) + MODEL,
-            "by_hash": HEADER + BY_HASH.format(table=table) + MODEL,
-            "nearest": HEADER + NEAREST.format(labels=text, blob=blob) + MODEL}
+    parts = [PART.format(part=blob[i : i + 90_000]) for i in range(0, len(blob), 90_000)]
+    return {
+        "by_position": [HEADER + BY_POSITION.format(labels=text) + MODEL],
+        "by_hash": [HEADER + BY_HASH.format(packed=packed) + MODEL],
+        "nearest": [*parts, HEADER + NEAREST.format(labels=text) + MODEL],
+    }
 
 
-def old_grader_accuracy(source: str) -> float:
+def old_grader_accuracy(cells: list[str]) -> float:
     """What the cheat scores on the unchanged public split in published order (our own code)."""
     scope: dict = {}
-    exec(compile(source, "<cheat>", "exec"), scope)  # noqa: S102 (the test's own cheat)
+    for source in cells:
+        exec(compile(source, "<cheat>", "exec"), scope)  # noqa: S102 (the test's own cheat)
     images, labels = mnist_test_split()
     model = scope["mnist_model"]
     with torch.no_grad():
@@ -111,20 +122,35 @@ def old_grader_accuracy(source: str) -> float:
     return (got == labels).double().mean().item()
 
 
-def notebook_with(cell: str | None):
+def notebook_with(cells: list[str] | None):
     """The solution notebook, with the cheat appended (it replaces the trained mnist_model)."""
-    course_nb = with_solutions(read(ROOT / "release" / A / f"{A}.ipynb"),
-                               read(ROOT / "source" / A / f"{A}.ipynb"))
-    if cell is not None:
-        course_nb.cells.append(nbformat.v4.new_code_cell(cell))
+    course_nb = with_solutions(
+        read(ROOT / "release" / A / f"{A}.ipynb"), read(ROOT / "source" / A / f"{A}.ipynb")
+    )
+    course_nb.cells += [nbformat.v4.new_code_cell(cell) for cell in cells or []]
     return course_nb
 
 
 def judge(path, out) -> dict:
     """One real judge run (the worker sandboxed where bubblewrap works); its whole result."""
-    done = subprocess.run([sys.executable, "-m", "dlcourse.judge", "--assignment", A, "--course",
-                           str(ROOT), "--notebook", str(path), "--out", str(out)],
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dlcourse.judge",
+            "--assignment",
+            A,
+            "--course",
+            str(ROOT),
+            "--notebook",
+            str(path),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert out.is_file(), done.stdout[-3000:] + done.stderr[-3000:]
     return json.loads(out.read_text())
 
@@ -135,11 +161,14 @@ def graded(tmp_path_factory):
     sources = cheats()
     old = {name: old_grader_accuracy(src) for name, src in sources.items()}
     jobs = {"honest": None, **sources}
+    assert max(len(c) for cells in sources.values() for c in cells) < 100_000
     for name, cell in jobs.items():
         nbformat.write(notebook_with(cell), str(folder / f"{name}.ipynb"))
     with ThreadPoolExecutor(2) as pool:
-        runs = {name: pool.submit(judge, folder / f"{name}.ipynb", folder / f"{name}.json")
-                for name in jobs}
+        runs = {
+            name: pool.submit(judge, folder / f"{name}.ipynb", folder / f"{name}.json")
+            for name in jobs
+        }
         return old, {name: run.result() for name, run in runs.items()}
 
 
@@ -155,7 +184,7 @@ def _kinds(result: dict) -> set[str]:
 @pytest.mark.parametrize("cheat", ["by_position", "by_hash"])
 def test_lookup_of_the_public_labels_loses_the_accuracy_points(graded, cheat):
     old, results = graded
-    assert old[cheat] == 1.0  # against the old grader the cheat was exact
+    assert old[cheat] >= 0.999  # against the old grader the cheat was (all but) exact
     result = results[cheat]
     assert _test(result, "test_mnist_model_is_softmax_regression")["passed"]  # looks honest
     assert not _test(result, ACCURACY_TEST)["passed"]
@@ -163,7 +192,7 @@ def test_lookup_of_the_public_labels_loses_the_accuracy_points(graded, cheat):
     if cheat == "by_hash":  # it knows the unperturbed images it is shown, and only those
         flags = [f for f in result["flags"] if f["kind"] == "public_images_recognised"]
         assert flags and flags[0]["test"] == ACCURACY_TEST
-        seed = result["seeds"][f"{ACCURACY_TEST}::test_set"]  # recorded: a replay redraws it
+        seed = derive_seed(result["seeds"][ACCURACY_TEST], "test set")  # a replay redraws it
         assert flags[0]["evidence"].endswith(f"test-set seed {seed}")
 
 

@@ -38,8 +38,11 @@ def problems(found: list[tuple[Path, object]], expect: str) -> list[str]:
         grader = record.get("grader") if isinstance(record, dict) else None
         used = grader.get("isolation") if isinstance(grader, dict) else None
         if used != expect:
-            who = (f"{record.get('student', '?')}/{record.get('assignment', '?')}"
-                   if isinstance(record, dict) else "?")
+            who = (
+                f"{record.get('student', '?')}/{record.get('assignment', '?')}"
+                if isinstance(record, dict)
+                else "?"
+            )
             said = f"isolation {used!r}" if used else "no isolation recorded"
             out.append(f"{file}: {who} was graded with {said}, not {expect!r}")
     return out

@@ -66,10 +66,14 @@ def scan(cells: list[dict]) -> list[dict]:
     for index, cell in enumerate(cells):
         evidence = _scan_cell(cell.get("source", ""))
         if evidence:
-            found.append({"kind": "embedded_data",
-                          "evidence": f"code cell {index + 1} ({cell.get('id', '')}) contains "
-                                      f"{evidence}: more than a model trained here needs",
-                          "test": ""})
+            found.append(
+                {
+                    "kind": "embedded_data",
+                    "evidence": f"code cell {index + 1} ({cell.get('id', '')}) contains "
+                    f"{evidence}: more than a model trained here needs",
+                    "test": "",
+                }
+            )
     return found
 
 
@@ -81,8 +85,12 @@ def flag_summary(records: list[dict]) -> str:
     flagged = [r for r in records if r.get("flags")]
     if not flagged:
         return ""
-    lines = [(f"flagged for the instructor (grades unchanged): {len(flagged)} of "
-              f"{len(records)} submissions")]
+    lines = [
+        (
+            f"flagged for the instructor (grades unchanged): {len(flagged)} of "
+            f"{len(records)} submissions"
+        )
+    ]
     for record in flagged:
         lines.append(f"  {record.get('student', '?')}: {len(record['flags'])} flag(s)")
         for f in record["flags"]:

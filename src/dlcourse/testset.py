@@ -74,8 +74,9 @@ def draw_seed() -> int:
     return random.SystemRandom().randrange(2**31)
 
 
-def perturb(images: torch.Tensor, g: torch.Generator, shift: float = SHIFT,
-            noise: float = NOISE) -> torch.Tensor:
+def perturb(
+    images: torch.Tensor, g: torch.Generator, shift: float = SHIFT, noise: float = NOISE
+) -> torch.Tensor:
     """Each image shifted by its own random sub-pixel offset (bilinear), plus noise, in [0, 1]."""
     n, _, h, w = images.shape
     offset = (torch.rand(n, 2, generator=g) * 2 - 1) * shift  # (dx, dy) in pixels
@@ -84,32 +85,44 @@ def perturb(images: torch.Tensor, g: torch.Generator, shift: float = SHIFT,
     theta[:, 0, 2] = offset[:, 0] * 2 / w  # affine_grid's unit: 2 / size per pixel
     theta[:, 1, 2] = offset[:, 1] * 2 / h
     grid = F.affine_grid(theta, list(images.shape), align_corners=False)
-    out = F.grid_sample(images.float(), grid, mode="bilinear", padding_mode="zeros",
-                        align_corners=False)
+    out = F.grid_sample(
+        images.float(), grid, mode="bilinear", padding_mode="zeros", align_corners=False
+    )
     out += torch.randn(out.shape, generator=g) * noise
     return out.clamp_(0, 1)
 
 
-def draw(images: torch.Tensor, labels: torch.Tensor, seed: int,
-         private: tuple[torch.Tensor, torch.Tensor] | None = None, mode: str = "beside",
-         scored: int = SCORED, clean: int = CLEAN) -> HiddenSet:
+def draw(
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    seed: int,
+    private: tuple[torch.Tensor, torch.Tensor] | None = None,
+    mode: str = "beside",
+    scored: int = SCORED,
+    clean: int = CLEAN,
+) -> HiddenSet:
     """The run's set from MNIST's test split (and a private set): subset, perturbation, order."""
     g = torch.Generator().manual_seed(seed)
     order = torch.randperm(len(images), generator=g)
-    pick, spare = order[:scored], order[scored:scored + clean]
-    chunks = [(perturb(images[pick], g), labels[pick], "perturbed", pick),
-              (images[spare], labels[spare], "clean", spare)]
+    pick, spare = order[:scored], order[scored : scored + clean]
+    chunks = [
+        (perturb(images[pick], g), labels[pick], "perturbed", pick),
+        (images[spare], labels[spare], "clean", spare),
+    ]
     if private is not None:
         p_images, p_labels = private
         chunks.append((p_images, p_labels, "private", torch.full((len(p_labels),), -1)))
     parts = [name for _, y, name, _ in chunks for _ in range(len(y))]
     shuffle = torch.randperm(len(parts), generator=g)
     counted = {"beside": ("perturbed", "private"), "instead": ("private",)}[mode]
-    return HiddenSet(images=torch.cat([c[0] for c in chunks])[shuffle].contiguous(),
-                     labels=torch.cat([c[1] for c in chunks])[shuffle],
-                     part=[parts[i] for i in shuffle.tolist()],
-                     source=torch.cat([c[3] for c in chunks])[shuffle],
-                     scored=tuple(p for p in counted if p in parts), seed=seed)
+    return HiddenSet(
+        images=torch.cat([c[0] for c in chunks])[shuffle].contiguous(),
+        labels=torch.cat([c[1] for c in chunks])[shuffle],
+        part=[parts[i] for i in shuffle.tolist()],
+        source=torch.cat([c[3] for c in chunks])[shuffle],
+        scored=tuple(p for p in counted if p in parts),
+        seed=seed,
+    )
 
 
 def score(hidden: HiddenSet, predictions: torch.Tensor) -> Score:
@@ -134,9 +147,11 @@ def _gap_flag(result: Score, high: str, low: str, allowance: float) -> str | Non
     gap = ch / nh - cl / nl
     if gap <= allowance + 5 * sd:
         return None
-    return (f"{ch / nh:.2%} correct on {nh} {high} images but {cl / nl:.2%} on {nl} {low} ones "
-            f"(gap {gap:.2%}; an honest model's stays under {allowance + 5 * sd:.2%}); "
-            f"test-set seed {result.seed}")
+    return (
+        f"{ch / nh:.2%} correct on {nh} {high} images but {cl / nl:.2%} on {nl} {low} ones "
+        f"(gap {gap:.2%}; an honest model's stays under {allowance + 5 * sd:.2%}); "
+        f"test-set seed {result.seed}"
+    )
 
 
 def suspicions(result: Score) -> list[tuple[str, str]]:
@@ -149,9 +164,11 @@ def suspicions(result: Score) -> list[tuple[str, str]]:
     if gap:
         found.append(("public_better_than_private", gap))
     if "perturbed" in result.parts and result.of("perturbed") >= NEAR_PERFECT:
-        evidence = (f"{result.of('perturbed'):.2%} correct on {result.parts['perturbed'][1]} "
-                    f"perturbed public images (at least {NEAR_PERFECT:.1%}: beyond the best "
-                    f"published MNIST models); test-set seed {result.seed}")
+        evidence = (
+            f"{result.of('perturbed'):.2%} correct on {result.parts['perturbed'][1]} "
+            f"perturbed public images (at least {NEAR_PERFECT:.1%}: beyond the best "
+            f"published MNIST models); test-set seed {result.seed}"
+        )
         found.append(("near_perfect_accuracy", evidence))
     return found
 
@@ -193,8 +210,10 @@ def load_private(path: Path) -> tuple[torch.Tensor, torch.Tensor]:
     if images.dim() == 3:
         images = images.unsqueeze(1)
     if tuple(images.shape[1:]) != (1, 28, 28) or labels.shape != (len(images),) or not len(images):
-        raise ValueError(f"{path}: images must be (N, 1, 28, 28) and labels (N,), "
-                         f"got {tuple(images.shape)} and {tuple(labels.shape)}")
+        raise ValueError(
+            f"{path}: images must be (N, 1, 28, 28) and labels (N,), "
+            f"got {tuple(images.shape)} and {tuple(labels.shape)}"
+        )
     images, labels = images.float(), labels.long()
     if not (images.min() >= 0 and images.max() <= 1 and labels.min() >= 0 and labels.max() <= 9):
         raise ValueError(f"{path}: images must lie in [0, 1] and labels in 0-9")
