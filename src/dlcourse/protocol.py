@@ -32,14 +32,16 @@ def encode(obj) -> bytes:
     return buffer.getvalue()
 
 
-def decode(payload: bytes):
+def decode(payload: bytes, bounded: bool = True):
+    """Plain data from a frame; ``bounded`` (the judge's side) also applies the answer bounds.
+    The worker decodes the judge's own messages (cells, inputs) without them."""
     import torch
 
     try:
         obj = torch.load(io.BytesIO(payload), weights_only=True, map_location="cpu")
     except Exception as exc:
         raise ProtocolError(f"undecodable data ({type(exc).__name__})") from None
-    return plain(obj)
+    return plain(obj) if bounded else obj
 
 
 PLAIN_SCALARS = (str, int, float, bool, type(None))
@@ -100,8 +102,8 @@ def read_exactly(stream, size: int) -> bytes:
     return b"".join(chunks)
 
 
-def read_frame(stream, max_size: int = MAX_FRAME):
+def read_frame(stream, max_size: int = MAX_FRAME, bounded: bool = True):
     (size,) = HEADER.unpack(read_exactly(stream, HEADER.size))
     if size > max_size:
         raise ProtocolError(f"a frame of {size} bytes is larger than the limit of {max_size}")
-    return decode(read_exactly(stream, size))
+    return decode(read_exactly(stream, size), bounded)

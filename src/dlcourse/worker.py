@@ -208,7 +208,7 @@ class Worker:
         while True:
             _leave_if_forked()
             try:
-                msg = protocol.read_frame(self.inbox)
+                msg = protocol.read_frame(self.inbox, bounded=False)  # the judge's own messages
             except EOFError:
                 return
             reply = handlers[msg["op"]](msg)
