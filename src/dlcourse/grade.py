@@ -527,6 +527,11 @@ def table(records: list[dict]) -> str:
             note = f"{r['late']['text']}; {note}" if note else r["late"]["text"]
         lines.append(f"{printable(r['student'], newlines=False):<{width}}  {r['score']:>7g}  "
                      f"{r['max_score']:>5g}  {clean(note, 200, newlines=False)}")
+    from dlcourse.screening import flag_summary
+
+    flags = flag_summary(records)
+    if flags:
+        lines.append("\n" + printable(flags))
     errors = sum(int(r.get("grader_errors") or 0) for r in records)
     if errors:
         lines.append(f"\n{errors} grader error(s): bugs on our side, not the students'; "
