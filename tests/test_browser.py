@@ -60,6 +60,7 @@ def test_the_checks_see_scripts_errors_and_broken_images(browser, tmp_path):
     assert browser.eval("document.getElementById('i').naturalWidth") == 0
 
 
+@pytest.mark.slow  # a class run
 def test_feedback_page_in_chromium(browser, graded, tmp_path):  # noqa: F811
     browser.open(graded / "feedback" / "partial" / A / "feedback.html")
     assert browser.errors() == []
@@ -71,6 +72,7 @@ def test_feedback_page_in_chromium(browser, graded, tmp_path):  # noqa: F811
     _keep(browser, "feedback.png", tmp_path)
 
 
+@pytest.mark.slow  # a class run
 def test_hostile_feedback_runs_nothing_in_chromium(browser, graded, course, tmp_path):  # noqa: F811
     page = tmp_path / "evil.html"
     page.write_text(feedback.render(evil_record(), course_outline(course, A)))
