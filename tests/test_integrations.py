@@ -16,6 +16,8 @@ from dlcourse import demo
 from dlcourse.course import Course
 from dlcourse.notebook import read
 
+pytestmark = pytest.mark.slow  # every test here grades notebooks, or runs otter or nbgrader on them
+
 A = "01_logistic_regression"
 NOTEBOOKS = {"solution": ROOT / "solutions" / A / f"{A}.ipynb", "release": ROOT / "release" / A / f"{A}.ipynb"}
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from dlcourse.course import ASSIGNMENTS, Course, parse_limits
+from dlcourse.course import Course, parse_limits
 
 
 @click.group()
@@ -23,6 +23,19 @@ def _course(ctx) -> Course:
     return Course(ctx.obj)
 
 
+def _assignment(ctx, param, value):
+    """Check assignment names against the course found at run time (``source/`` decides)."""
+    if value is None:
+        return None
+    course = _course(ctx)
+    try:
+        for name in value if isinstance(value, tuple) else (value,):
+            course.require(name)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return value
+
+
 @main.command()
 def data():
     """Fetch and verify MNIST into the cache ($DLCOURSE_DATA or ~/.cache/dlcourse)."""
@@ -34,7 +47,7 @@ def data():
 
 @main.command()
 @click.option("--solutions/--no-solutions", default=True, help="Also re-execute the solution notebooks.")
-@click.argument("assignments", nargs=-1, type=click.Choice(ASSIGNMENTS))
+@click.argument("assignments", nargs=-1, callback=_assignment)
 @click.pass_context
 def release(ctx, solutions, assignments):
     """Regenerate release/ and gradebook.db (and solutions/) from source/."""
@@ -49,7 +62,7 @@ def release(ctx, solutions, assignments):
 
 
 @main.command()
-@click.argument("assignment", type=click.Choice(ASSIGNMENTS))
+@click.argument("assignment", callback=_assignment)
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--student", help="Student id when grading a single notebook.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
@@ -63,6 +76,10 @@ def release(ctx, solutions, assignments):
               help="Override a limit of autograder/<assignment>/assignment.toml (repeatable): "
               "notebook_seconds, cell_seconds, probe_seconds, submission_seconds (CPU seconds per "
               "thread share), restarts, memory_mb, processes.")
+@click.option("--scheduler", metavar="ADDRESS", help="Grade on a Dask cluster (tcp://HOST:PORT or "
+              "tls://...; default: $DLCOURSE_SCHEDULER, else course.toml's [grading] scheduler).")
+@click.option("--db", metavar="URL", help="Gradebook as a SQLAlchemy URL (sqlite:///..., postgresql+"
+              "psycopg://...; default: $DLCOURSE_DB, course.toml, else <out>/gradebook.db).")
 @click.option("--json", "as_json", is_flag=True, hidden=True,
               help="Deprecated: use --format json (kept for one release).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "gradescope"]), default="table",
@@ -75,8 +92,8 @@ def release(ctx, solutions, assignments):
 @click.option("--replay", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A results JSON file (one record or a list): rerun with the seeds it recorded.")
 @click.pass_context
-def grade(ctx, assignment, path, student, out, workers, force, isolation, limit_pairs, as_json, fmt,
-          hidden_until_due, seed, replay):
+def grade(ctx, assignment, path, student, out, workers, force, isolation, limit_pairs, scheduler, db,
+          as_json, fmt, hidden_until_due, seed, replay):
     """Grade a notebook, or a folder of submissions (nbgrader's submitted/<student>/<assignment>/)."""
     from dlcourse import grade as grading
 
@@ -97,7 +114,7 @@ def grade(ctx, assignment, path, student, out, workers, force, isolation, limit_
     try:
         records = grading.grade(course, assignment, path, student=student, out=out, isolation=isolation,
                                 workers=workers, force=force, progress=fmt == "table", limits=limits,
-                                seed=seed, replay=replayed)
+                                seed=seed, replay=replayed, scheduler=scheduler, db=db)
     except grading.GradingStopped as stopped:
         if stopped.records:
             click.echo(grading.table(stopped.records), err=True)
@@ -105,7 +122,7 @@ def grade(ctx, assignment, path, student, out, workers, force, isolation, limit_
                    f"{stopped.remaining} not. Run the same command again to grade the rest "
                    "(graded submissions are skipped).", err=True)
         ctx.exit(128 + int(stopped.signum))
-    except (ValueError, RuntimeError) as exc:
+    except (ValueError, RuntimeError) as exc:  # ClusterLost and GradersDiffer included
         raise click.ClickException(str(exc)) from None
     single = path.suffix == ".ipynb" or path.is_file()
     if fmt == "json":
@@ -124,13 +141,15 @@ def grade(ctx, assignment, path, student, out, workers, force, isolation, limit_
 
 
 @main.command()
-@click.option("--assignment", type=click.Choice(ASSIGNMENTS), default=ASSIGNMENTS[0], show_default=True)
+@click.option("--assignment", callback=_assignment,
+              help="Default: the course's first assignment.")
 @click.pass_context
 def demo(ctx, assignment):
     """Build the release, then grade a demo class (solution, untouched release, partial work)."""
     from dlcourse import build, demo as demo_class, grade as grading
 
     course = _course(ctx)
+    assignment = assignment or course.assignments()[0]
     build.release(course, log=click.echo)
     submitted = demo_class.build_class(course, assignment, course.grading / "demo")
     records = grading.grade(course, assignment, submitted, out=course.grading, force=True)
@@ -141,7 +160,7 @@ def demo(ctx, assignment):
 
 
 @main.command()
-@click.argument("assignment", type=click.Choice(ASSIGNMENTS))
+@click.argument("assignment", callback=_assignment)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Default: <gradebook's folder>/report/<assignment>/.")
 @click.option("--gradebook", "db", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -164,7 +183,7 @@ def report(ctx, assignment, out, db, results, submitted):
 
 
 @main.command()
-@click.argument("assignment", type=click.Choice(ASSIGNMENTS))
+@click.argument("assignment", callback=_assignment)
 @click.argument("course_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Default: grading/similarity/<assignment>/.")
@@ -208,7 +227,7 @@ def export():
 
 
 @export.command("canvas")
-@click.argument("assignments", nargs=-1, required=True, type=click.Choice(ASSIGNMENTS))
+@click.argument("assignments", nargs=-1, required=True, callback=_assignment)
 @click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
               help="CSV: student,name,id,sis_user_id,sis_login_id,section (student = dlcourse id).")
 @click.option("--gradebook", "db", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -241,7 +260,7 @@ def export_canvas(ctx, assignments, roster, db, columns, missing, out):
 
 
 @export.command("otter")
-@click.argument("assignment", type=click.Choice(ASSIGNMENTS))
+@click.argument("assignment", callback=_assignment)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("grading/otter"),
               show_default=True, help="Folder for the zip.")
 @click.pass_context
@@ -256,7 +275,7 @@ def export_otter(ctx, assignment, out):
 @click.argument("notebook", type=click.Path(exists=True, path_type=Path))
 @click.option("--all", "all_", is_flag=True,
               help="NOTEBOOK is a folder: check every assignment's notebook in it, one overview.")
-@click.option("--assignment", type=click.Choice(ASSIGNMENTS), help="Default: from the notebook's name.")
+@click.option("--assignment", help="Default: from the notebook's name.")
 @click.option("--isolation", type=click.Choice(["auto", "bwrap", "rlimits"]), default="auto", show_default=True)
 @click.pass_context
 def check(ctx, notebook, all_, assignment, isolation):

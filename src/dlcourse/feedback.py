@@ -43,6 +43,15 @@ def _seconds(value):
     return f"{value:.1f}" if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
+def _late(record: dict) -> dict | None:
+    """When the work was handed in and the late penalty, if any (``deadlines.apply``)."""
+    late = record.get("late")
+    if not isinstance(late, dict):
+        return None
+    return {"text": shown(late.get("text", ""), 200), "submitted": shown(record.get("submitted", ""), 40),
+            "due": shown(record.get("due", ""), 40), "raw": _pts(record.get("raw_score", record.get("score", 0)))}
+
+
 def view(record: dict, exercises: list[Exercise] | None = None) -> dict:
     """The template's data: every field shown, made visible and bounded."""
     exercises = exercises or []
@@ -77,6 +86,7 @@ def view(record: dict, exercises: list[Exercise] | None = None) -> dict:
             "score": _pts(record.get("score", 0)), "max_score": _pts(record.get("max_score", 0)),
             "error": shown(record["error"], MESSAGE_CHARS) if record.get("error") else "",
             "first": first, "exercises": sections, "broken": broken,
+            "late": _late(record),
             "cell_seconds": _seconds(cell_seconds) if execution else None,
             "grader": _pairs(record.get("grader")), "limits": _pairs(record.get("limits")),
             "grading_seconds": _seconds(grading), "cpu_seconds": _seconds(record.get("cpu_seconds"))}
