@@ -19,30 +19,52 @@ from pathlib import Path
 import websocket  # websocket-client (a Jupyter dependency)
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--disable-extensions",
-         "--disable-default-apps", "--mute-audio", "--remote-debugging-port=0"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-extensions",
+    "--disable-default-apps",
+    "--mute-audio",
+    "--remote-debugging-port=0",
+]
 
 
 class Chromium:
     def __init__(self, width: int = 1100, height: int = 1400):
         self.profile = Path(tempfile.mkdtemp(prefix="dlcourse-chromium-"))
         self.log = open(self.profile / "stderr.log", "wb")
-        self.proc = subprocess.Popen([CHROMIUM, *FLAGS, f"--user-data-dir={self.profile}",
-                                      f"--window-size={width},{height}", "--enable-logging=stderr",
-                                      "--v=0", "about:blank"],
-                                     stdout=subprocess.DEVNULL, stderr=self.log)
+        self.proc = subprocess.Popen(
+            [
+                CHROMIUM,
+                *FLAGS,
+                f"--user-data-dir={self.profile}",
+                f"--window-size={width},{height}",
+                "--enable-logging=stderr",
+                "--v=0",
+                "about:blank",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=self.log,
+        )
         port_file = self.profile / "DevToolsActivePort"
         deadline = time.monotonic() + 60
         while not (port_file.is_file() and len(port_file.read_text().split()) >= 2):
             if time.monotonic() > deadline or self.proc.poll() is not None:
-                raise RuntimeError("chromium did not start:\n" + (self.profile / "stderr.log").read_text()[-2000:])
+                raise RuntimeError(
+                    "chromium did not start:\n" + (self.profile / "stderr.log").read_text()[-2000:]
+                )
             time.sleep(0.1)
         port = port_file.read_text().split()[0]
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list") as reply:
             page = next(t for t in json.load(reply) if t["type"] == "page")
-        self.ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=60,
-                                              suppress_origin=True)
+        self.ws = websocket.create_connection(
+            page["webSocketDebuggerUrl"], timeout=60, suppress_origin=True
+        )
         self.next_id = 0
         self.events: list[dict] = []
         for method in ("Page.enable", "Runtime.enable", "Log.enable"):
@@ -78,8 +100,9 @@ class Chromium:
         self.wait_for("Page.loadEventFired")
 
     def eval(self, expression: str):
-        result = self.send("Runtime.evaluate", expression=expression, returnByValue=True,
-                           awaitPromise=True)
+        result = self.send(
+            "Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True
+        )
         if "exceptionDetails" in result:
             raise RuntimeError(result["exceptionDetails"])
         return result["result"].get("value")
@@ -100,9 +123,16 @@ class Chromium:
 
     def screenshot(self, path: Path, max_height: int = 2200) -> Path:
         metrics = self.send("Page.getLayoutMetrics")["cssContentSize"]
-        clip = {"x": 0, "y": 0, "width": metrics["width"], "height": min(metrics["height"], max_height),
-                "scale": 1}
-        data = self.send("Page.captureScreenshot", format="png", clip=clip, captureBeyondViewport=True)
+        clip = {
+            "x": 0,
+            "y": 0,
+            "width": metrics["width"],
+            "height": min(metrics["height"], max_height),
+            "scale": 1,
+        }
+        data = self.send(
+            "Page.captureScreenshot", format="png", clip=clip, captureBeyondViewport=True
+        )
         Path(path).write_bytes(base64.b64decode(data["data"]))
         return Path(path)
 

@@ -21,11 +21,15 @@ from dlcourse.exercises import course_outline
 from dlcourse.notebook import read
 
 pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="chromium is not installed (scripts/setup.sh installs Debian's chromium as root)")
+    CHROMIUM is None,
+    reason="chromium is not installed (scripts/setup.sh installs Debian's chromium as root)",
+)
 
 PAYLOAD = "pwned"
-NOTHING_RAN = ("document.title.indexOf('pwned') !== 0 && window.pwned === undefined "
-               "&& document.querySelectorAll('script, [onerror]').length === 0")
+NOTHING_RAN = (
+    "document.title.indexOf('pwned') !== 0 && window.pwned === undefined "
+    "&& document.querySelectorAll('script, [onerror]').length === 0"
+)
 
 
 @pytest.fixture(scope="module")
@@ -51,8 +55,10 @@ def _text(browser) -> str:
 def test_the_checks_see_scripts_errors_and_broken_images(browser, tmp_path):
     """Not vacuous: a page whose script runs, logs an error and has a broken image fails them."""
     page = tmp_path / "bad.html"
-    page.write_text("<!doctype html><title>t</title><img id=i src='missing.png'>"
-                    "<script>document.title='pwned'; window.pwned = 1; console.error('boom')</script>")
+    page.write_text(
+        "<!doctype html><title>t</title><img id=i src='missing.png'>"
+        "<script>document.title='pwned'; window.pwned = 1; console.error('boom')</script>"
+    )
     browser.open(page)
     assert not browser.eval(NOTHING_RAN)
     errors = browser.errors()
@@ -60,17 +66,25 @@ def test_the_checks_see_scripts_errors_and_broken_images(browser, tmp_path):
     assert browser.eval("document.getElementById('i').naturalWidth") == 0
 
 
+@pytest.mark.slow  # a class run
 def test_feedback_page_in_chromium(browser, graded, tmp_path):  # noqa: F811
     browser.open(graded / "feedback" / "partial" / A / "feedback.html")
     assert browser.errors() == []
     text = _text(browser)
-    for needed in ("Fix this first", "Exercise 1 — From a line to a probability: 2 / 2",
-                   "Exercise 6 — Gradient descent, by hand: 0 / 4", "8 / 16", "To fix", "Passed"):
+    for needed in (
+        "Fix this first",
+        "Exercise 1 — From a line to a probability: 2 / 2",
+        "Exercise 6 — Gradient descent, by hand: 0 / 4",
+        "8 / 16",
+        "To fix",
+        "Passed",
+    ):
         assert needed in text, needed
     assert browser.eval("document.querySelectorAll('li.failed-test').length") > 0
     _keep(browser, "feedback.png", tmp_path)
 
 
+@pytest.mark.slow  # a class run
 def test_hostile_feedback_runs_nothing_in_chromium(browser, graded, course, tmp_path):  # noqa: F811
     page = tmp_path / "evil.html"
     page.write_text(feedback.render(evil_record(), course_outline(course, A)))
@@ -82,19 +96,34 @@ def test_hostile_feedback_runs_nothing_in_chromium(browser, graded, course, tmp_
         assert "<script>document.title='pwned'" in text and "\\x1b" in text  # shown as text
 
 
-def test_class_report_in_chromium(browser, hand_built_class, tmp_path):
+def test_class_report_in_chromium(browser, hand_built_class, tmp_path):  # noqa: F811
     out = tmp_path / "report"
-    dlcourse("report", REPORT_A, "--gradebook", str(hand_built_class / "grading" / "gradebook.db"),
-             "--submitted", str(hand_built_class), "--out", str(out))
+    dlcourse(
+        "report",
+        REPORT_A,
+        "--gradebook",
+        str(hand_built_class / "grading" / "gradebook.db"),
+        "--submitted",
+        str(hand_built_class),
+        "--out",
+        str(out),
+    )
     browser.open(out / "report.html")
     assert browser.errors() == []
-    images = browser.eval("Array.from(document.images).map(i => [i.id, i.complete, i.naturalWidth])")
+    images = browser.eval(
+        "Array.from(document.images).map(i => [i.id, i.complete, i.naturalWidth])"
+    )
     assert [i[0] for i in images] == ["fig-histogram", "fig-pass-rates", "fig-times"]
     assert all(complete and width > 300 for _, complete, width in images), images
     assert browser.eval(NOTHING_RAN)
     text = _text(browser)
-    for needed in ("Tests, hardest first", "suspect: stronger students fail it more often",
-                   "Most frequent failure messages", "Late submissions", "1 day, 1:30:00"):
+    for needed in (
+        "Tests, hardest first",
+        "suspect: stronger students fail it more often",
+        "Most frequent failure messages",
+        "Late submissions",
+        "1 day, 1:30:00",
+    ):
         assert needed in text, needed
     _keep(browser, "report.png", tmp_path)
 

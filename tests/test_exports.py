@@ -53,16 +53,31 @@ def class_gradebook(tmp_path):
 def test_canvas_csv_matches_the_golden_file(class_gradebook, tmp_path):
     db, roster = class_gradebook
     out = tmp_path / "canvas.csv"
-    done = dlcourse("export", "canvas", A1, A2, "--roster", str(roster), "--gradebook", str(db),
-                    "--column", "Module 1 (501)", "--column", "Module 2 (502)", "--out", str(out))
+    done = dlcourse(
+        "export",
+        "canvas",
+        A1,
+        A2,
+        "--roster",
+        str(roster),
+        "--gradebook",
+        str(db),
+        "--column",
+        "Module 1 (501)",
+        "--column",
+        "Module 2 (502)",
+        "--out",
+        str(out),
+    )
     assert "carol" in done.stderr  # graded but not on the roster: said, and left out
     assert out.read_text() == GOLDEN.read_text()
 
 
 def test_canvas_csv_has_canvas_columns_and_points_possible(class_gradebook):
     db, roster = class_gradebook
-    text = dlcourse("export", "canvas", A1, "--roster", str(roster), "--gradebook", str(db),
-                    "--missing", "0").stdout
+    text = dlcourse(
+        "export", "canvas", A1, "--roster", str(roster), "--gradebook", str(db), "--missing", "0"
+    ).stdout
     rows = list(csv.reader(text.splitlines()))
     assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", A1]
     assert rows[1][0] == "Points Possible" and float(rows[1][5]) == 16
@@ -71,10 +86,29 @@ def test_canvas_csv_has_canvas_columns_and_points_possible(class_gradebook):
 
 
 def _record(**metrics) -> dict:
-    tests = [{"name": "test_a", "cell": "c1", "points": 2.0, "max_points": 2.0, "passed": True,
-              "message": "", "description": "checks a", "hint": "", "metrics": metrics},
-             {"name": "test_b", "cell": "c2", "points": 0.0, "max_points": 1.0, "passed": False,
-              "message": "b differs \x1b[31m", "description": "checks b", "hint": "look at b"}]
+    tests = [
+        {
+            "name": "test_a",
+            "cell": "c1",
+            "points": 2.0,
+            "max_points": 2.0,
+            "passed": True,
+            "message": "",
+            "description": "checks a",
+            "hint": "",
+            "metrics": metrics,
+        },
+        {
+            "name": "test_b",
+            "cell": "c2",
+            "points": 0.0,
+            "max_points": 1.0,
+            "passed": False,
+            "message": "b differs \x1b[31m",
+            "description": "checks b",
+            "hint": "look at b",
+        },
+    ]
     return {"assignment": "x", "student": "s", "score": 2.0, "max_score": 3.0, "tests": tests}
 
 
@@ -103,12 +137,22 @@ def test_module6_grading_puts_the_hidden_test_accuracy_on_the_leaderboard(tmp_pa
     nb = nbformat.read(str(ROOT / "solutions" / a / f"{a}.ipynb"), as_version=4)
     for cell in nb.cells:
         if cell.cell_type == "code" and cell.source.startswith("EPOCHS = "):
-            cell.source = ("torch.manual_seed(0)\nmnist_model = MNISTNet().to(device)\n"
-                           "history = train(mnist_model, (train_images[:3000], train_labels[:3000]), "
-                           "(val_images[:500], val_labels[:500]), epochs=1)\n")
+            cell.source = (
+                "torch.manual_seed(0)\nmnist_model = MNISTNet().to(device)\n"
+                "history = train(mnist_model, (train_images[:3000], train_labels[:3000]), "
+                "(val_images[:500], val_labels[:500]), epochs=1)\n"
+            )
     notebook = submit(tmp_path, "quick", a, nb)
-    done = dlcourse("grade", a, str(notebook), "--out", str(tmp_path / "g"), "--format", "gradescope",
-                    "--hidden-until-due")
+    done = dlcourse(
+        "grade",
+        a,
+        str(notebook),
+        "--out",
+        str(tmp_path / "g"),
+        "--format",
+        "gradescope",
+        "--hidden-until-due",
+    )
     report = json.loads(done.stdout)
     jsonschema.validate(report, GRADESCOPE_SCHEMA)
     (entry,) = report["leaderboard"]

@@ -12,11 +12,19 @@ from dlcourse import similarity
 from dlcourse.notebook import read
 
 A = "01_logistic_regression"
-RENAMES = {"log_p": "logprob", "log_not_p": "logprob_neg", "surface": "grid_values", "history": "losses",
-           "layer": "lin", "params": "tensors", "epochs": "n_rounds", "in_features": "n_in"}
+RENAMES = {
+    "log_p": "logprob",
+    "log_not_p": "logprob_neg",
+    "surface": "grid_values",
+    "history": "losses",
+    "layer": "lin",
+    "params": "tensors",
+    "epochs": "n_rounds",
+    "in_features": "n_in",
+}
 
 CAROL = {
-    "logistic_regression": '''class LogisticRegression(nn.Module):
+    "logistic_regression": """class LogisticRegression(nn.Module):
     def __init__(self, in_features):
         super().__init__()
         self.w = nn.Parameter(torch.randn(in_features, 1) * 0.01)
@@ -24,13 +32,13 @@ CAROL = {
 
     def forward(self, x):
         return 1 / (1 + torch.exp(-(x @ self.w + self.b)))
-''',
-    "binary_cross_entropy": '''def binary_cross_entropy(yhat, y):
+""",
+    "binary_cross_entropy": """def binary_cross_entropy(yhat, y):
     eps = 1e-7
     q = yhat.clamp(eps, 1 - eps)
     return torch.mean(-y * torch.log(q) - (1 - y) * torch.log(1 - q))
-''',
-    "loss_surface": '''def mse_loss(yhat, y):
+""",
+    "loss_surface": """def mse_loss(yhat, y):
     return torch.mean(torch.square(yhat - y))
 
 
@@ -39,8 +47,8 @@ def loss_surface(loss_fn, weights, biases, x, y):
     for w in weights:
         rows.append(torch.stack([loss_fn(torch.sigmoid(w * x + b), y) for b in biases]))
     return torch.stack(rows)
-''',
-    "training": '''def gd_step(params, lr):
+""",
+    "training": """def gd_step(params, lr):
     for p in params:
         p.data.sub_(lr * p.grad.data)
 
@@ -55,30 +63,30 @@ def train(model, loss_fn, x, y, lr, epochs):
         l.backward()
         gd_step(list(model.parameters()), lr)
     return out
-''',
+""",
 }
 DAVE = {
-    "logistic_regression": '''class LogisticRegression(nn.Module):
+    "logistic_regression": """class LogisticRegression(nn.Module):
     def __init__(self, in_features):
         super().__init__()
         self.net = nn.Sequential(nn.Linear(in_features, 1), nn.Sigmoid())
 
     def forward(self, x):
         return self.net(x)
-''',
-    "binary_cross_entropy": '''import torch.nn.functional as F
+""",
+    "binary_cross_entropy": """import torch.nn.functional as F
 
 
 def binary_cross_entropy(yhat, y):
     return F.binary_cross_entropy(yhat, y)
-''',
-    "gradient": '''def gradient(loss_fn, w, b, x, y):
+""",
+    "gradient": """def gradient(loss_fn, w, b, x, y):
     params = torch.tensor([float(w), float(b)], requires_grad=True)
     value = loss_fn(torch.sigmoid(params[0] * x + params[1]), y)
     dw, db = torch.autograd.grad(value, params)[0]
     return dw.item(), db.item()
-''',
-    "training": '''def gd_step(params, lr):
+""",
+    "training": """def gd_step(params, lr):
     with torch.no_grad():
         [p.add_(p.grad, alpha=-lr) for p in params]
 
@@ -92,7 +100,7 @@ def train(model, loss_fn, x, y, lr, epochs):
         record[k] = current.detach().item()
         gd_step(model.parameters(), lr)
     return record
-''',
+""",
 }
 
 
@@ -102,7 +110,11 @@ def disguise(source: str) -> str:
         source = re.sub(rf"\b{old}\b", new, source)
     lines = []
     for line in source.splitlines():
-        lines.append(line.replace(" = ", "  =  ").replace(", ", " , ").replace("### BEGIN SOLUTION", "# my code"))
+        lines.append(
+            line.replace(" = ", "  =  ")
+            .replace(", ", " , ")
+            .replace("### BEGIN SOLUTION", "# my code")
+        )
         if line.strip().startswith(("return", "for ")):
             lines.append("")
             lines.append("    # keep going")
@@ -112,15 +124,34 @@ def disguise(source: str) -> str:
 @pytest.fixture(scope="module")
 def classroom(tmp_path_factory):
     folder = tmp_path_factory.mktemp("similarity")
-    release, source = read(ROOT / "release" / A / f"{A}.ipynb"), read(ROOT / "source" / A / f"{A}.ipynb")
+    release, source = (
+        read(ROOT / "release" / A / f"{A}.ipynb"),
+        read(ROOT / "source" / A / f"{A}.ipynb"),
+    )
     alice = with_solutions(read(ROOT / "release" / A / f"{A}.ipynb"), source)
     submit(folder, "alice", A, alice)
-    solved = {c.metadata["nbgrader"]["grade_id"]: c.source for c in alice.cells
-              if c.metadata.get("nbgrader", {}).get("solution")}
-    submit(folder, "bob", A, with_solutions(read(ROOT / "release" / A / f"{A}.ipynb"), source,
-                                            {k: disguise(v) for k, v in solved.items()}))
+    solved = {
+        c.metadata["nbgrader"]["grade_id"]: c.source
+        for c in alice.cells
+        if c.metadata.get("nbgrader", {}).get("solution")
+    }
+    submit(
+        folder,
+        "bob",
+        A,
+        with_solutions(
+            read(ROOT / "release" / A / f"{A}.ipynb"),
+            source,
+            {k: disguise(v) for k, v in solved.items()},
+        ),
+    )
     for name, cells in (("carol", CAROL), ("dave", DAVE)):
-        submit(folder, name, A, with_solutions(read(ROOT / "release" / A / f"{A}.ipynb"), release, cells))
+        submit(
+            folder,
+            name,
+            A,
+            with_solutions(read(ROOT / "release" / A / f"{A}.ipynb"), release, cells),
+        )
     submit(folder, "erin", A, release)  # untouched release: nothing of her own
     return folder
 

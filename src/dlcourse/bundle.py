@@ -30,8 +30,16 @@ from dlcourse.data import raw_folder
 
 # modules students run, and what they import at module level (found by following imports)
 SEEDS = ("__init__", "__main__", "cli", "selfcheck", "data", "worker", "protocol")
-STUDENT_DEPENDENCIES = {"torch", "torchvision", "jupyter", "ipykernel", "nbformat", "matplotlib",
-                        "click", "tqdm"}
+STUDENT_DEPENDENCIES = {
+    "torch",
+    "torchvision",
+    "jupyter",
+    "ipykernel",
+    "nbformat",
+    "matplotlib",
+    "click",
+    "tqdm",
+}
 MIN_LINE = 16  # shorter lines (``return x``, ``import torch``) say nothing about a solution
 SOLUTION = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.DOTALL)
 
@@ -70,24 +78,50 @@ def student_modules(package: Path) -> list[str]:
 def _pyproject(course: Course) -> str:
     with open(course.root / "pyproject.toml", "rb") as f:
         project = tomllib.load(f)["project"]
-    deps = [d for d in project["dependencies"]
-            if re.split(r"[\[<>=!~ ]", d, maxsplit=1)[0] in STUDENT_DEPENDENCIES]
-    return "\n".join([
-        "[build-system]", 'requires = ["setuptools>=61"]', 'build-backend = "setuptools.build_meta"', "",
-        "[project]", 'name = "dlcourse"', f'version = "{project["version"]}"',
-        'description = "Deep Learning with PyTorch: the student package (data, dlcourse check)"',
-        'readme = "README.md"', f'requires-python = "{project["requires-python"]}"',
-        "dependencies = [", *(f'    "{d}",' for d in deps), "]", "",
-        "[project.scripts]", 'dlcourse = "dlcourse.cli:main"', "",
-        "[tool.setuptools.package-data]", 'dlcourse = ["course.json", "templates/*.j2"]', "",
-        "[tool.setuptools.packages.find]", 'where = ["src"]', ""])
+    deps = [
+        d
+        for d in project["dependencies"]
+        if re.split(r"[\[<>=!~ ]", d, maxsplit=1)[0] in STUDENT_DEPENDENCIES
+    ]
+    return "\n".join(
+        [
+            "[build-system]",
+            'requires = ["setuptools>=61"]',
+            'build-backend = "setuptools.build_meta"',
+            "",
+            "[project]",
+            'name = "dlcourse"',
+            f'version = "{project["version"]}"',
+            'description = "Deep Learning with PyTorch, the student package: data, check"',
+            'readme = "README.md"',
+            f'requires-python = "{project["requires-python"]}"',
+            "dependencies = [",
+            *(f'    "{d}",' for d in deps),
+            "]",
+            "",
+            "[project.scripts]",
+            'dlcourse = "dlcourse.cli:main"',
+            "",
+            "[tool.setuptools.package-data]",
+            'dlcourse = ["course.json", "templates/*.j2"]',
+            "",
+            "[tool.setuptools.packages.find]",
+            'where = ["src"]',
+            "",
+        ]
+    )
 
 
 def _readme(course: Course, info: dict, classroom: bool) -> str:
-    env = Environment(loader=PackageLoader("dlcourse", "templates"), autoescape=False,
-                      trim_blocks=True, lstrip_blocks=True)
-    return env.get_template("student_readme.md.j2").render(assignments=info["assignments"],
-                                                           classroom=classroom)
+    env = Environment(
+        loader=PackageLoader("dlcourse", "templates"),
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return env.get_template("student_readme.md.j2").render(
+        assignments=info["assignments"], classroom=classroom
+    )
 
 
 def _build_wheel(out: Path) -> Path:
@@ -99,11 +133,27 @@ def _build_wheel(out: Path) -> Path:
             shutil.copy(out / name, work / name)
         shutil.copytree(out / "src", work / "src")
         dist = Path(tmp) / "dist"
-        done = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-index",
-                               "--no-build-isolation", "-w", str(dist), str(work)],
-                              capture_output=True, text=True)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "wheel",
+                "-q",
+                "--no-deps",
+                "--no-index",
+                "--no-build-isolation",
+                "-w",
+                str(dist),
+                str(work),
+            ],
+            capture_output=True,
+            text=True,
+        )
         if done.returncode != 0:
-            raise RuntimeError(f"building the student wheel failed:\n{done.stdout}{done.stderr}"[-3000:])
+            raise RuntimeError(
+                f"building the student wheel failed:\n{done.stdout}{done.stderr}"[-3000:]
+            )
         (wheel,) = dist.glob("*.whl")
         (out / "dist").mkdir()
         return Path(shutil.copy(wheel, out / "dist" / wheel.name))
@@ -144,6 +194,7 @@ def write(course: Course, out: Path, classroom: bool = False, wheel: bool = True
 
 # --- the leak scan ------------------------------------------------------------------------
 
+
 def _lines(text: str) -> set[str]:
     return {line.strip() for line in text.splitlines() if len(line.strip()) >= MIN_LINE}
 
@@ -154,8 +205,9 @@ def secrets(course: Course) -> dict[str, set]:
     public = set()
     for assignment in course.assignments():
         public |= _lines(course.release_notebook(assignment).read_text(encoding="utf-8"))
-    release_text = "\n".join(course.release_notebook(a).read_text(encoding="utf-8")
-                             for a in course.assignments())
+    release_text = "\n".join(
+        course.release_notebook(a).read_text(encoding="utf-8") for a in course.assignments()
+    )
     package = Path(__file__).resolve().parent
     for name in student_modules(package):
         public |= _lines((package / f"{name}.py").read_text(encoding="utf-8"))
@@ -172,11 +224,17 @@ def secrets(course: Course) -> dict[str, set]:
             for node in ast.walk(ast.parse(text)):
                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                     names.add(node.name)
-    names = {n for n in names if len(n) >= 6 and not re.search(rf"\b{re.escape(n)}\b", release_text)}
+    names = {
+        n for n in names if len(n) >= 6 and not re.search(rf"\b{re.escape(n)}\b", release_text)
+    }
     labels = raw_folder() / "t10k-labels-idx1-ubyte"
     split = {labels.read_bytes()[8:72]} if labels.is_file() else set()
-    return {"solution line": solution - public, "grader line": grader - public,
-            "probe or test name": names, "test-split labels": split}
+    return {
+        "solution line": solution - public,
+        "grader line": grader - public,
+        "probe or test name": names,
+        "test-split labels": split,
+    }
 
 
 def _files(folder: Path):
@@ -195,8 +253,11 @@ def audit(course: Course, folder: Path) -> list[str]:
     """Every place in ``folder`` where something of :func:`secrets` appears."""
     found = []
     secret = secrets(course)
-    name_pattern = re.compile(r"\b(" + "|".join(map(re.escape, sorted(secret["probe or test name"])))
-                              + r")\b") if secret["probe or test name"] else None
+    name_pattern = (
+        re.compile(r"\b(" + "|".join(map(re.escape, sorted(secret["probe or test name"]))) + r")\b")
+        if secret["probe or test name"]
+        else None
+    )
     for rel, data in _files(folder):
         if rel.split("!")[-1].startswith(("autograder/", "source/", "solutions/")):
             found.append(f"{rel}: a course-only folder")

@@ -22,9 +22,12 @@ PACKAGED = "course.json"
 def describe(course: Course, assignment: str) -> dict:
     """One assignment's entry, from a course checkout."""
     exercises = course_outline(course, assignment)
-    return {"notebook": course.notebook_name(assignment), "limits": asdict(course.limits(assignment)),
-            "exercises": [e.to_dict() for e in exercises],
-            "names": [n for e in exercises for n in e.names]}
+    return {
+        "notebook": course.notebook_name(assignment),
+        "limits": asdict(course.limits(assignment)),
+        "exercises": [e.to_dict() for e in exercises],
+        "names": [n for e in exercises for n in e.names],
+    }
 
 
 def build(course: Course) -> dict:
@@ -55,9 +58,11 @@ class Catalog:
         except FileNotFoundError:
             data = packaged()
             if data is None:
-                raise FileNotFoundError("not inside a course checkout, and this dlcourse package "
-                                        "carries no course catalog (install the student "
-                                        "package your instructor gave you)") from None
+                raise FileNotFoundError(
+                    "not inside a course checkout, and this dlcourse package "
+                    "carries no course catalog (install the student "
+                    "package your instructor gave you)"
+                ) from None
             return cls(data)
 
     def assignments(self) -> list[str]:

@@ -28,9 +28,13 @@ def _pts(value) -> str:
 
 def _test(t: dict) -> dict:
     name = shown(t.get("name", ""), 200)
-    return {"name": name, "what": shown(t.get("description") or name.removeprefix("test_"), 300),
-            "message": shown(t.get("message") or "failed", MESSAGE_CHARS),
-            "hint": shown(t.get("hint") or "", 500), "max_points": _pts(t.get("max_points", 0))}
+    return {
+        "name": name,
+        "what": shown(t.get("description") or name.removeprefix("test_"), 300),
+        "message": shown(t.get("message") or "failed", MESSAGE_CHARS),
+        "hint": shown(t.get("hint") or "", 500),
+        "max_points": _pts(t.get("max_points", 0)),
+    }
 
 
 def _pairs(value) -> list[tuple[str, str]]:
@@ -40,7 +44,9 @@ def _pairs(value) -> list[tuple[str, str]]:
 
 
 def _seconds(value):
-    return f"{value:.1f}" if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    return (
+        f"{value:.1f}" if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    )
 
 
 def _late(record: dict) -> dict | None:
@@ -48,8 +54,12 @@ def _late(record: dict) -> dict | None:
     late = record.get("late")
     if not isinstance(late, dict):
         return None
-    return {"text": shown(late.get("text", ""), 200), "submitted": shown(record.get("submitted", ""), 40),
-            "due": shown(record.get("due", ""), 40), "raw": _pts(record.get("raw_score", record.get("score", 0)))}
+    return {
+        "text": shown(late.get("text", ""), 200),
+        "submitted": shown(record.get("submitted", ""), 40),
+        "due": shown(record.get("due", ""), 40),
+        "raw": _pts(record.get("raw_score", record.get("score", 0))),
+    }
 
 
 def view(record: dict, exercises: list[Exercise] | None = None) -> dict:
@@ -69,27 +79,49 @@ def view(record: dict, exercises: list[Exercise] | None = None) -> dict:
         if not tests:
             continue
         failed = [_test(t) for t in tests if not t.get("passed")]
-        sections.append({"label": group["label"], "failed": failed,
-                      "passed": [_test(t) for t in tests if t.get("passed")],
-                      "got": _pts(sum(float(t.get("points", 0)) for t in tests)),
-                      "total": _pts(sum(float(t.get("max_points", 0)) for t in tests))})
+        sections.append(
+            {
+                "label": group["label"],
+                "failed": failed,
+                "passed": [_test(t) for t in tests if t.get("passed")],
+                "got": _pts(sum(float(t.get("points", 0)) for t in tests)),
+                "total": _pts(sum(float(t.get("max_points", 0)) for t in tests)),
+            }
+        )
         if failed and first is None:
             first = {"exercise": group["label"], "test": failed[0]}
     execution = [c for c in record.get("execution") or [] if isinstance(c, dict)]
-    broken = [{"index": shown(c.get("index", 0) + 1 if isinstance(c.get("index"), int) else "?", 10),
-               "id": shown(c.get("id", ""), 120), "error": shown(c.get("error", ""), MESSAGE_CHARS)}
-              for c in execution if c.get("status") != "ok"]
-    cell_seconds = sum(c["seconds"] for c in execution if isinstance(c.get("seconds"), (int, float)))
-    grading = next((record[k] for k in ("grading_seconds", "seconds", "elapsed") if k in record), None)
-    return {"assignment": shown(record.get("assignment", ""), 100),
-            "student": shown(record.get("student", ""), 130),
-            "score": _pts(record.get("score", 0)), "max_score": _pts(record.get("max_score", 0)),
-            "error": shown(record["error"], MESSAGE_CHARS) if record.get("error") else "",
-            "first": first, "exercises": sections, "broken": broken,
-            "late": _late(record),
-            "cell_seconds": _seconds(cell_seconds) if execution else None,
-            "grader": _pairs(record.get("grader")), "limits": _pairs(record.get("limits")),
-            "grading_seconds": _seconds(grading), "cpu_seconds": _seconds(record.get("cpu_seconds"))}
+    broken = [
+        {
+            "index": shown(c.get("index", 0) + 1 if isinstance(c.get("index"), int) else "?", 10),
+            "id": shown(c.get("id", ""), 120),
+            "error": shown(c.get("error", ""), MESSAGE_CHARS),
+        }
+        for c in execution
+        if c.get("status") != "ok"
+    ]
+    cell_seconds = sum(
+        c["seconds"] for c in execution if isinstance(c.get("seconds"), (int, float))
+    )
+    grading = next(
+        (record[k] for k in ("grading_seconds", "seconds", "elapsed") if k in record), None
+    )
+    return {
+        "assignment": shown(record.get("assignment", ""), 100),
+        "student": shown(record.get("student", ""), 130),
+        "score": _pts(record.get("score", 0)),
+        "max_score": _pts(record.get("max_score", 0)),
+        "error": shown(record["error"], MESSAGE_CHARS) if record.get("error") else "",
+        "first": first,
+        "exercises": sections,
+        "broken": broken,
+        "late": _late(record),
+        "cell_seconds": _seconds(cell_seconds) if execution else None,
+        "grader": _pairs(record.get("grader")),
+        "limits": _pairs(record.get("limits")),
+        "grading_seconds": _seconds(grading),
+        "cpu_seconds": _seconds(record.get("cpu_seconds")),
+    }
 
 
 def render(result: dict, exercises: list[Exercise] | None = None) -> str:

@@ -40,17 +40,23 @@ def _exercise_state(states: list[str]) -> str:
     return "not started" if all(s == "not started" for s in states) else "failing"
 
 
-def check(catalog: Catalog, notebook: Path, assignment: str | None = None,
-          isolation: str = "auto") -> dict:
+def check(
+    catalog: Catalog, notebook: Path, assignment: str | None = None, isolation: str = "auto"
+) -> dict:
     notebook = Path(notebook)
     assignment = assignment or catalog.guess(notebook)
     limits = catalog.limits(assignment)
     try:
         student_nb = read(notebook)
     except Exception as exc:
-        return {"assignment": assignment, "notebook": str(notebook),
-                "error": f"the notebook cannot be read: {exc}"[:300]}
-    submission = Submission(None, assignment, notebook, isolation, limits, probes_source=NAMES_PROBE)
+        return {
+            "assignment": assignment,
+            "notebook": str(notebook),
+            "error": f"the notebook cannot be read: {exc}"[:300],
+        }
+    submission = Submission(
+        None, assignment, notebook, isolation, limits, probes_source=NAMES_PROBE
+    )
     try:
         names = submission.call("defined_names")
     except Exception as exc:
@@ -60,7 +66,9 @@ def check(catalog: Catalog, notebook: Path, assignment: str | None = None,
     finally:
         submission.close()
     status = {c["id"]: c for c in submission.execution}
-    sources = {nbgrader_meta(c).get("grade_id"): c.source for c in student_nb.cells if nbgrader_meta(c)}
+    sources = {
+        nbgrader_meta(c).get("grade_id"): c.source for c in student_nb.cells if nbgrader_meta(c)
+    }
     report = []
     for ex in catalog.exercises(assignment):
         stubbed = any(STUB in sources.get(s, "") for s in ex.solutions)
@@ -68,38 +76,65 @@ def check(catalog: Catalog, notebook: Path, assignment: str | None = None,
         for cell in ex.cells:
             ran = status.get(cell)
             state = _cell_state(ran, cell in sources, stubbed)
-            cells.append({"cell": cell, "state": state,
-                          "error": None if state == "done" else (ran or {}).get("error")})
-        report.append({"number": ex.number, "label": ex.label, "points": ex.points,
-                       "state": _exercise_state([c["state"] for c in cells]), "cells": cells})
+            cells.append(
+                {
+                    "cell": cell,
+                    "state": state,
+                    "error": None if state == "done" else (ran or {}).get("error"),
+                }
+            )
+        report.append(
+            {
+                "number": ex.number,
+                "label": ex.label,
+                "points": ex.points,
+                "state": _exercise_state([c["state"] for c in cells]),
+                "cells": cells,
+            }
+        )
     slow = [c for c in submission.execution if c["seconds"] > limits.cell_seconds / 2]
     total = sum(c["seconds"] for c in submission.execution)
-    return {"assignment": assignment, "notebook": str(notebook), "error": error or submission.error,
-            "exercises": report, "missing_names": [n for n in catalog.names(assignment) if n not in names],
-            "slow_cells": slow, "seconds": total, "limits": limits}
+    return {
+        "assignment": assignment,
+        "notebook": str(notebook),
+        "error": error or submission.error,
+        "exercises": report,
+        "missing_names": [n for n in catalog.names(assignment) if n not in names],
+        "slow_cells": slow,
+        "seconds": total,
+        "limits": limits,
+    }
 
 
 def within_reach(result: dict) -> tuple[float, float]:
     """Points of the exercises whose visible tests pass, and all points."""
     exercises = result.get("exercises", [])
-    return (sum(e["points"] for e in exercises if e["state"] == "done"),
-            sum(e["points"] for e in exercises))
+    return (
+        sum(e["points"] for e in exercises if e["state"] == "done"),
+        sum(e["points"] for e in exercises),
+    )
 
 
 def passed(result: dict) -> bool:
-    return not result.get("error") and all(e["state"] == "done" for e in result.get("exercises", []))
+    return not result.get("error") and all(
+        e["state"] == "done" for e in result.get("exercises", [])
+    )
 
 
 def render(result: dict) -> str:
     if "exercises" not in result:
         return f"{result['assignment']}: {visible(result['error'], 300)}"
     limits = result["limits"]
-    lines = [f"{result['assignment']}: ran in {result['seconds']:.1f} s "
-             f"(grading limit {limits.notebook_seconds:g} s)"]
+    lines = [
+        f"{result['assignment']}: ran in {result['seconds']:.1f} s "
+        f"(grading limit {limits.notebook_seconds:g} s)"
+    ]
     if result["error"]:
         lines.append(f"  problem: {visible(result['error'], 300)}")
     for ex in result["exercises"]:
-        lines.append(f"  {MARK[ex['state']]} {ex['label']} ({ex['points']:g} points): {ex['state']}")
+        lines.append(
+            f"  {MARK[ex['state']]} {ex['label']} ({ex['points']:g} points): {ex['state']}"
+        )
         for cell in ex["cells"]:
             if cell["state"] == "failing" and cell["error"]:
                 lines.append(f"      test cell {cell['cell']}: {visible(cell['error'], 300)}")
@@ -107,15 +142,23 @@ def render(result: dict) -> str:
     if first:
         lines.append(f"  Fix this first: {first['label']}")
     got, total = within_reach(result)
-    lines.append(f"  Points within reach: {got:g} of {total:g} (exercises whose visible tests pass)")
+    lines.append(
+        f"  Points within reach: {got:g} of {total:g} (exercises whose visible tests pass)"
+    )
     if result["missing_names"]:
-        lines.append("  missing names (the grader looks for these): " + ", ".join(result["missing_names"]))
+        lines.append(
+            "  missing names (the grader looks for these): " + ", ".join(result["missing_names"])
+        )
     for cell in result["slow_cells"]:
-        lines.append(f"  slow: cell {cell['index'] + 1} ({visible(cell['id'], 80)}) took "
-                     f"{cell['seconds']:.1f} s of the {limits.cell_seconds:g} s a cell may take when graded")
+        lines.append(
+            f"  slow: cell {cell['index'] + 1} ({visible(cell['id'], 80)}) took "
+            f"{cell['seconds']:.1f} s of the {limits.cell_seconds:g} s a cell may take when graded"
+        )
     if result["seconds"] > limits.notebook_seconds / 2:
         lines.append("  slow: the whole notebook uses more than half of its grading time limit")
-    lines.append("Only the visible tests ran; the hidden tests check more (other shapes, other seeds).")
+    lines.append(
+        "Only the visible tests ran; the hidden tests check more (other shapes, other seeds)."
+    )
     return "\n".join(lines)
 
 
@@ -124,8 +167,11 @@ def find_notebooks(catalog: Catalog, folder: Path) -> dict[str, Path | None]:
     found = {}
     for assignment in catalog.assignments():
         name = catalog.notebook_name(assignment)
-        hits = sorted(p for p in Path(folder).rglob(name)
-                      if ".ipynb_checkpoints" not in p.parts and not p.is_symlink())
+        hits = sorted(
+            p
+            for p in Path(folder).rglob(name)
+            if ".ipynb_checkpoints" not in p.parts and not p.is_symlink()
+        )
         found[assignment] = hits[0] if hits else None
     return found
 
@@ -134,11 +180,23 @@ def check_all(catalog: Catalog, folder: Path, isolation: str = "auto", log=None)
     results = []
     for assignment, notebook in find_notebooks(catalog, folder).items():
         if notebook is None:
-            results.append({"assignment": assignment, "notebook": None,
-                            "error": "no notebook found", "exercises": [
-                                {"number": e.number, "label": e.label, "points": e.points,
-                                 "state": "not started", "cells": []}
-                                for e in catalog.exercises(assignment)]})
+            results.append(
+                {
+                    "assignment": assignment,
+                    "notebook": None,
+                    "error": "no notebook found",
+                    "exercises": [
+                        {
+                            "number": e.number,
+                            "label": e.label,
+                            "points": e.points,
+                            "state": "not started",
+                            "cells": [],
+                        }
+                        for e in catalog.exercises(assignment)
+                    ],
+                }
+            )
             continue
         if log:
             log(f"checking {notebook} ...")
@@ -154,8 +212,10 @@ def render_all(results: list[dict]) -> str:
         marks = "".join(MARK[e["state"]] for e in r.get("exercises", []))
         got, total = within_reach(r)
         note = f"  {visible(r['error'], 120)}" if r.get("error") else ""
-        lines.append(f"  {r['assignment']:<{width}}  {marks:<8} {got:>4g} / {total:<4g} points within "
-                     f"reach{note}")
+        lines.append(
+            f"  {r['assignment']:<{width}}  {marks:<8} {got:>4g} / {total:<4g} points within "
+            f"reach{note}"
+        )
         for e in r.get("exercises", []):
             if e["state"] == "failing":
                 lines.append(f"      ✗ {e['label']}")

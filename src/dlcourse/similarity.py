@@ -42,8 +42,11 @@ class Pair:
 
 def solution_cells(course: Course, assignment: str) -> list[str]:
     nb = read(course.release_notebook(assignment))
-    return [nbgrader_meta(c)["grade_id"] for c in nb.cells
-            if c.cell_type == "code" and nbgrader_meta(c).get("solution")]
+    return [
+        nbgrader_meta(c)["grade_id"]
+        for c in nb.cells
+        if c.cell_type == "code" and nbgrader_meta(c).get("solution")
+    ]
 
 
 def release_code(course: Course, assignment: str) -> str:
@@ -64,15 +67,19 @@ def student_code(notebook: Path, cells: list[str]) -> str:
 
 
 def _fingerprint(name: str, code: str, boilerplate) -> CodeFingerprint:
-    return CodeFingerprint(f"{name}.py", NOISE, GUARANTEE - NOISE + 1, boilerplate=boilerplate,
-                           fp=io.StringIO(code))
+    return CodeFingerprint(
+        f"{name}.py", NOISE, GUARANTEE - NOISE + 1, boilerplate=boilerplate, fp=io.StringIO(code)
+    )
 
 
 def compare(codes: dict[str, str], boilerplate_code: str = "") -> list[Pair]:
     """Every pair of students, most similar first."""
     # every k-gram of the release (window 1), not only the winnowed ones, counts as boilerplate
-    boilerplate = (list(CodeFingerprint("release.py", NOISE, 1, fp=io.StringIO(boilerplate_code)).hashes)
-                   if boilerplate_code else [])
+    boilerplate = (
+        list(CodeFingerprint("release.py", NOISE, 1, fp=io.StringIO(boilerplate_code)).hashes)
+        if boilerplate_code
+        else []
+    )
     prints = {}
     for student, code in codes.items():
         try:
@@ -95,7 +102,7 @@ def _segments(code: str, slices) -> list[dict]:
     for start, end in pieces:
         if start > pos:
             out.append({"text": shown(code[pos:start], MAX_CODE), "mark": False})
-        out.append({"text": shown(code[max(start, pos):end], MAX_CODE), "mark": True})
+        out.append({"text": shown(code[max(start, pos) : end], MAX_CODE), "mark": True})
         pos = max(pos, end)
     out.append({"text": shown(code[pos:], MAX_CODE), "mark": False})
     return out
@@ -104,22 +111,48 @@ def _segments(code: str, slices) -> list[dict]:
 def submissions(course: Course, assignment: str, course_dir: Path) -> dict[str, Path]:
     from dlcourse.grade import find_submissions
 
-    return {job.student: job.notebook for job in find_submissions(course, assignment, course_dir)
-            if job.notebook is not None}
+    return {
+        job.student: job.notebook
+        for job in find_submissions(course, assignment, course_dir)
+        if job.notebook is not None
+    }
 
 
-def run(course: Course, assignment: str, course_dir: Path, out: Path, *, threshold: float = THRESHOLD,
-        top: int = 20) -> tuple[Path, list[Pair]]:
+def run(
+    course: Course,
+    assignment: str,
+    course_dir: Path,
+    out: Path,
+    *,
+    threshold: float = THRESHOLD,
+    top: int = 20,
+) -> tuple[Path, list[Pair]]:
     cells = solution_cells(course, assignment)
-    codes = {s: student_code(nb, cells) for s, nb in submissions(course, assignment, course_dir).items()}
+    codes = {
+        s: student_code(nb, cells) for s, nb in submissions(course, assignment, course_dir).items()
+    }
     pairs = compare(codes, release_code(course, assignment))
     listed = ([p for p in pairs if p.similarity >= threshold] or pairs[:3])[:top]
     page = pages.render(
-        "similarity.html.j2", assignment=assignment, students=len(codes), threshold=f"{threshold:.0%}",
-        compared=len(pairs), above=sum(p.similarity >= threshold for p in pairs),
-        pairs=[{"a": shown(p.a, 130), "b": shown(p.b, 130), "similarity": f"{p.similarity:.0%}",
-                "a_share": f"{p.similarities[0]:.0%}", "b_share": f"{p.similarities[1]:.0%}",
-                "tokens": p.tokens, "above": p.similarity >= threshold,
-                "a_code": _segments(codes[p.a], p.slices[0]), "b_code": _segments(codes[p.b], p.slices[1])}
-               for p in listed])
+        "similarity.html.j2",
+        assignment=assignment,
+        students=len(codes),
+        threshold=f"{threshold:.0%}",
+        compared=len(pairs),
+        above=sum(p.similarity >= threshold for p in pairs),
+        pairs=[
+            {
+                "a": shown(p.a, 130),
+                "b": shown(p.b, 130),
+                "similarity": f"{p.similarity:.0%}",
+                "a_share": f"{p.similarities[0]:.0%}",
+                "b_share": f"{p.similarities[1]:.0%}",
+                "tokens": p.tokens,
+                "above": p.similarity >= threshold,
+                "a_code": _segments(codes[p.a], p.slices[0]),
+                "b_code": _segments(codes[p.b], p.slices[1]),
+            }
+            for p in listed
+        ],
+    )
     return pages.write(Path(out) / "similarity.html", page), pairs

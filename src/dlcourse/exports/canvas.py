@@ -14,10 +14,18 @@ import io
 from pathlib import Path
 
 HEADER = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
-ROSTER_COLUMNS = {"student": "student", "name": "Student", "student name": "Student", "id": "ID",
-                  "canvas id": "ID", "sis_user_id": "SIS User ID", "sis user id": "SIS User ID",
-                  "sis_login_id": "SIS Login ID", "sis login id": "SIS Login ID",
-                  "section": "Section"}
+ROSTER_COLUMNS = {
+    "student": "student",
+    "name": "Student",
+    "student name": "Student",
+    "id": "ID",
+    "canvas id": "ID",
+    "sis_user_id": "SIS User ID",
+    "sis user id": "SIS User ID",
+    "sis_login_id": "SIS Login ID",
+    "sis login id": "SIS Login ID",
+    "section": "Section",
+}
 
 
 def read_roster(path: Path) -> list[dict]:
@@ -26,8 +34,11 @@ def read_roster(path: Path) -> list[dict]:
         rows = list(csv.DictReader(f))
     out = []
     for row in rows:
-        entry = {ROSTER_COLUMNS[k.strip().lower()]: (v or "").strip()
-                 for k, v in row.items() if k and k.strip().lower() in ROSTER_COLUMNS}
+        entry = {
+            ROSTER_COLUMNS[k.strip().lower()]: (v or "").strip()
+            for k, v in row.items()
+            if k and k.strip().lower() in ROSTER_COLUMNS
+        }
         if not entry.get("student"):
             raise ValueError(f"{path}: every roster row needs a `student` (the dlcourse id)")
         out.append({c: entry.get(c, "") for c in ["student", *HEADER]})
@@ -48,8 +59,14 @@ def _number(value: float) -> str:
     return f"{value:g}"
 
 
-def export(gradebook: Path, assignments: list[str], roster: Path, *, columns: list[str] | None = None,
-           missing: str = "") -> tuple[str, list[str]]:
+def export(
+    gradebook: Path,
+    assignments: list[str],
+    roster: Path,
+    *,
+    columns: list[str] | None = None,
+    missing: str = "",
+) -> tuple[str, list[str]]:
     """The CSV text, and the graded students the roster does not list (left out, for a warning)."""
     people = read_roster(roster)
     names = columns or assignments
@@ -61,9 +78,13 @@ def export(gradebook: Path, assignments: list[str], roster: Path, *, columns: li
     writer.writerow(HEADER + list(names))
     writer.writerow(["Points Possible", "", "", "", ""] + [_number(p) for p, _ in table])
     for person in people:
-        writer.writerow([person[c] for c in HEADER]
-                        + [_number(got[person["student"]]) if person["student"] in got else missing
-                           for _, got in table])
+        writer.writerow(
+            [person[c] for c in HEADER]
+            + [
+                _number(got[person["student"]]) if person["student"] in got else missing
+                for _, got in table
+            ]
+        )
     listed = {p["student"] for p in people}
     unlisted = sorted({s for _, got in table for s in got} - listed)
     return out.getvalue(), unlisted

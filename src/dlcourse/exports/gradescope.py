@@ -14,13 +14,16 @@ LEADERBOARD = {"accuracy": "Test accuracy (%)"}
 
 
 def leaderboard(record: dict) -> list[dict]:
-    """Leaderboard entries from the metrics the graders measured (judge-side, never the worker's)."""
+    """Leaderboard entries from the metrics the graders measured (judge-side)."""
     seen: dict[str, float] = {}
     for test in record.get("tests", []):
         for key, value in (test.get("metrics") or {}).items():
             if key in LEADERBOARD and key not in seen:
                 seen[key] = value
-    return [{"name": LEADERBOARD[k], "value": round(100 * v, 2), "order": "desc"} for k, v in seen.items()]
+    return [
+        {"name": LEADERBOARD[k], "value": round(100 * v, 2), "order": "desc"}
+        for k, v in seen.items()
+    ]
 
 
 def _output(test: dict) -> str:
@@ -42,14 +45,23 @@ def results(record: dict, hidden_until_due: bool = False) -> dict:
     out = {
         "score": record["score"],
         "output": f"{record['assignment']}: {record['score']:g} / {record['max_score']:g}"
-                  + (f"\n{clean(record['error'], 2000)}" if record.get("error") else "")
-                  + ("\nEach test's result is shown after the due date." if hidden_until_due else ""),
+        + (f"\n{clean(record['error'], 2000)}" if record.get("error") else "")
+        + ("\nEach test's result is shown after the due date." if hidden_until_due else ""),
         "visibility": "visible",  # the total score: always shown
         "stdout_visibility": "hidden",
-        "tests": [{"name": t["name"], "number": str(i + 1), "score": t["points"],
-                   "max_score": t["max_points"], "status": "passed" if t["passed"] else "failed",
-                   "output": _output(t), "tags": [t["cell"]], "visibility": visibility}
-                  for i, t in enumerate(record["tests"])],
+        "tests": [
+            {
+                "name": t["name"],
+                "number": str(i + 1),
+                "score": t["points"],
+                "max_score": t["max_points"],
+                "status": "passed" if t["passed"] else "failed",
+                "output": _output(t),
+                "tags": [t["cell"]],
+                "visibility": visibility,
+            }
+            for i, t in enumerate(record["tests"])
+        ],
     }
     board = leaderboard(record)
     if board:
