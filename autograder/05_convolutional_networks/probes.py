@@ -9,11 +9,11 @@ its own device.
 import contextlib
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
-
+from torch import nn
 
 # --- helpers -----------------------------------------------------------------------------
+
 
 @contextlib.contextmanager
 def _count_calls(targets):
@@ -39,8 +39,12 @@ def _count_calls(targets):
 
 
 _CONV_BUILTINS = [(F, "conv2d"), (torch, "conv2d"), (torch, "convolution"), (torch, "_convolution")]
-_POOL_BUILTINS = [(F, "max_pool2d"), (F, "max_pool2d_with_indices"), (torch, "max_pool2d"),
-                  (torch, "max_pool2d_with_indices")]
+_POOL_BUILTINS = [
+    (F, "max_pool2d"),
+    (F, "max_pool2d_with_indices"),
+    (torch, "max_pool2d"),
+    (torch, "max_pool2d_with_indices"),
+]
 
 
 def _leaf_calls(model, x):
@@ -48,9 +52,16 @@ def _leaf_calls(model, x):
     calls = []
 
     def record(module, inputs, output):
-        calls.append((type(module).__name__, tuple(output.shape) if isinstance(output, torch.Tensor) else None))
+        calls.append(
+            (
+                type(module).__name__,
+                tuple(output.shape) if isinstance(output, torch.Tensor) else None,
+            )
+        )
 
-    handles = [m.register_forward_hook(record) for m in model.modules() if next(m.children(), None) is None]
+    handles = [
+        m.register_forward_hook(record) for m in model.modules() if next(m.children(), None) is None
+    ]
     try:
         with torch.no_grad():
             out = model(x)
@@ -79,7 +90,9 @@ def _build_layer(spec):
 
 
 def _build_sequential(groups):
-    return nn.Sequential(*[nn.Sequential(*[_build_layer(layer) for layer in group]) for group in groups])
+    return nn.Sequential(
+        *[nn.Sequential(*[_build_layer(layer) for layer in group]) for group in groups]
+    )
 
 
 class _CallOrderNet(nn.Module):
@@ -102,19 +115,31 @@ class _CallOrderNet(nn.Module):
 
 # --- Exercise 1: output sizes ----------------------------------------------------------------
 
+
 def conv_output_size(nb, configs):
-    return [nb.conv_output_size(c["size"], c["kernel_size"], **{k: v for k, v in c.items()
-                                                                  if k not in ("size", "kernel_size")})
-            for c in configs]
+    return [
+        nb.conv_output_size(
+            c["size"],
+            c["kernel_size"],
+            **{k: v for k, v in c.items() if k not in ("size", "kernel_size")},
+        )
+        for c in configs
+    ]
 
 
 def pool_output_size(nb, configs):
-    return [nb.pool_output_size(c["size"], c["kernel_size"], **{k: v for k, v in c.items()
-                                                                  if k not in ("size", "kernel_size")})
-            for c in configs]
+    return [
+        nb.pool_output_size(
+            c["size"],
+            c["kernel_size"],
+            **{k: v for k, v in c.items() if k not in ("size", "kernel_size")},
+        )
+        for c in configs
+    ]
 
 
 # --- Exercises 2 and 3: conv2d and max_pool2d by hand ---------------------------------------
+
 
 def conv2d(nb, x, weight, bias, options):
     with _count_calls(_CONV_BUILTINS) as calls:
@@ -130,6 +155,7 @@ def max_pool2d(nb, x, kernel_size, options):
 
 # --- Exercise 4: SimpleCNN -------------------------------------------------------------------
 
+
 def simple_cnn(nb, in_channels, num_classes, x, seed):
     torch.manual_seed(seed)
     model = nb.SimpleCNN(in_channels=in_channels, num_classes=num_classes)
@@ -138,6 +164,7 @@ def simple_cnn(nb, in_channels, num_classes, x, seed):
 
 
 # --- Exercise 5: activation_shapes ------------------------------------------------------------
+
 
 def activation_shapes_sequential(nb, groups, x, seed):
     torch.manual_seed(seed)
@@ -149,7 +176,18 @@ def activation_shapes_call_order(nb, channels, height, width, num_classes, x, se
     return nb.activation_shapes(_CallOrderNet(channels, height, width, num_classes), x)
 
 
+# --- Exercise 5b: receptive_field ------------------------------------------------------------
+
+
+def receptive_field(nb, stacks):
+    """receptive_field's answer for each (kernel_size, stride, dilation) stack, as lists of tuples."""
+    return [
+        nb.receptive_field([tuple(int(v) for v in layer) for layer in stack]) for stack in stacks
+    ]
+
+
 # --- Exercise 6: get_device -------------------------------------------------------------------
+
 
 def _describe_device(device):
     if isinstance(device, torch.device):
@@ -159,7 +197,10 @@ def _describe_device(device):
 
 def get_device(nb):
     """get_device() as it is, then with CUDA reported available and reported missing."""
-    answer = {"actual": _describe_device(nb.get_device()), "cuda_available": torch.cuda.is_available()}
+    answer = {
+        "actual": _describe_device(nb.get_device()),
+        "cuda_available": torch.cuda.is_available(),
+    }
     saved = (torch.cuda.is_available, torch.cuda.device_count)
     for available in (True, False):
         try:
@@ -171,7 +212,82 @@ def get_device(nb):
     return answer
 
 
+# --- Exercise 6b: time_op and to_device --------------------------------------------------------
+
+
+def time_op_scripted(nb, durations, repeats):
+    """time_op's answer for an fn whose i-th call sleeps durations[i] seconds (a warm-up call
+    first), and how many times time_op called it; on the worker's own device."""
+    import time
+
+    calls = []
+
+    def fn():
+        time.sleep(durations[min(len(calls), len(durations) - 1)])
+        calls.append(1)
+
+    answer = nb.time_op(fn, nb.device, repeats=repeats)
+    return {"answer": answer, "calls": len(calls)}
+
+
+def time_op_cuda(nb, cycles, repeats):
+    """On a CUDA worker: time_op's answer for an fn that only queues a GPU kernel spinning for
+    `cycles` clock cycles, and the same kernel timed with synchronisation here; None without CUDA."""
+    import time
+
+    if not torch.cuda.is_available() or torch.device(nb.device).type != "cuda":
+        return None
+
+    def fn():
+        torch.cuda._sleep(cycles)
+
+    answer = nb.time_op(fn, nb.device, repeats=repeats)
+    torch.cuda.synchronize()
+    start = time.perf_counter()
+    torch.cuda._sleep(cycles)
+    torch.cuda.synchronize()
+    return {"answer": answer, "synchronised": time.perf_counter() - start}
+
+
+def _describe_batch(value):
+    """A nested batch as data: tensors as (device type, shape, dtype, values when on the CPU)."""
+    if isinstance(value, torch.Tensor):
+        return {
+            "tensor": True,
+            "device": value.device.type,
+            "shape": list(value.shape),
+            "dtype": str(value.dtype),
+            "values": value.detach().clone() if value.device.type == "cpu" else None,
+        }
+    if isinstance(value, dict):
+        return {"dict": {str(k): _describe_batch(v) for k, v in value.items()}}
+    if isinstance(value, (list, tuple)):
+        return {type(value).__name__: [_describe_batch(v) for v in value]}
+    return {"other": repr(value)[:200], "type": type(value).__name__}
+
+
+def to_device(nb, batch, device):
+    """to_device's result for the judge's nested batch (tuples rebuilt from their marker),
+    described as data."""
+
+    def build(node):
+        if isinstance(node, dict) and set(node) == {"__tuple__"}:
+            return tuple(build(v) for v in node["__tuple__"])
+        if isinstance(node, dict):
+            return {k: build(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [build(v) for v in node]
+        return node
+
+    original = build(batch)
+    return {
+        "moved": _describe_batch(nb.to_device(original, device)),
+        "original": _describe_batch(original),
+    }
+
+
 # --- The trained model -------------------------------------------------------------------------
+
 
 def mnist_predictions(nb, images):
     """The digits mnist_model predicts for images in [0, 1] of shape (N, 1, 28, 28)."""
@@ -186,6 +302,7 @@ def mnist_predictions(nb, images):
 
 
 # --- Exercise 7: BasicBlock -------------------------------------------------------------------
+
 
 def basic_block(nb, configs, inputs, seed):
     results = []
@@ -218,6 +335,7 @@ def basic_block_zeroed(nb, in_channels, out_channels, stride, x, seed, zero_all)
 
 # --- Exercise 8: ResNet18 and the gradient experiment ------------------------------------------
 
+
 def resnet18_outputs(nb, num_classes, inputs, seed):
     outs = []
     for x in inputs:
@@ -228,10 +346,89 @@ def resnet18_outputs(nb, num_classes, inputs, seed):
     return outs
 
 
-def resnet18_layout(nb, num_classes, in_channels):
+def resnet18_layout(nb, num_classes, in_channels, x):
+    """A fresh ResNet18's parameter count, number of BasicBlocks, and eval-mode logits for x."""
     model = nb.ResNet18(num_classes=num_classes, in_channels=in_channels)
-    return {"n_params": sum(p.numel() for p in model.parameters()),
-            "blocks": sum(isinstance(m, nb.BasicBlock) for m in model.modules())}
+    with torch.no_grad():
+        out = model.eval()(x)
+    return {
+        "n_params": sum(p.numel() for p in model.parameters()),
+        "blocks": sum(isinstance(m, nb.BasicBlock) for m in model.modules()),
+        "out": out,
+    }
+
+
+def resnet18_with_weights(nb, num_classes, in_channels, convs, projections, fc, x):
+    """The student's ResNet18 with the judge's weights loaded by role, in eval mode: its logits
+    for x and the output shape of every convolution in call order.
+
+    Roles come from one forward pass: the convolutions with kernels larger than 1 in the order
+    they are called, the 1x1 projections in the order they are called, each batch norm by the
+    convolution whose output it normalises, and the linear layer. So the student's own names
+    and attribute order do not matter; the wiring does.
+    """
+    model = nb.ResNet18(num_classes=num_classes, in_channels=in_channels).eval()
+    calls, produced, bn_of = [], {}, {}
+
+    def hook(module, inputs, output):
+        if isinstance(module, nn.Conv2d):
+            calls.append((module, tuple(output.shape)))
+            produced[output.data_ptr()] = module
+        elif isinstance(module, nn.modules.batchnorm._BatchNorm) and inputs:
+            source = produced.get(inputs[0].data_ptr())
+            if source is not None:
+                bn_of[source] = module
+
+    handles = [
+        m.register_forward_hook(hook)
+        for m in model.modules()
+        if isinstance(m, (nn.Conv2d, nn.modules.batchnorm._BatchNorm))
+    ]
+    try:
+        with torch.no_grad():
+            model(x[:1])
+    finally:
+        for handle in handles:
+            handle.remove()
+    wide = [(m, shape) for m, shape in calls if m.kernel_size != (1, 1)]
+    narrow = [(m, shape) for m, shape in calls if m.kernel_size == (1, 1)]
+    if len(wide) != len(convs) or len(narrow) != len(projections):
+        return {
+            "error": f"{len(wide)} convolutions larger than 1x1 and {len(narrow)} 1x1 convolutions are called"
+        }
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    if len(linears) != 1:
+        return {"error": f"{len(linears)} linear layers"}
+    with torch.no_grad():
+        for (module, _), given in zip(wide + narrow, list(convs) + list(projections)):
+            if (
+                tuple(module.weight.shape) != tuple(given["weight"].shape)
+                or module.bias is not None
+            ):
+                return {
+                    "error": "a convolution has another shape than torchvision's in the same place"
+                }
+            module.weight.copy_(given["weight"])
+            bn = bn_of.get(module)
+            if bn is None:
+                return {"error": "a convolution's output is not normalised by a batch norm"}
+            bn.weight.copy_(given["bn"]["weight"])
+            bn.bias.copy_(given["bn"]["bias"])
+            bn.running_mean.copy_(given["bn"]["running_mean"])
+            bn.running_var.copy_(given["bn"]["running_var"])
+        linears[0].weight.copy_(fc["weight"])
+        linears[0].bias.copy_(fc["bias"])
+    calls.clear()
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, nn.Conv2d)]
+    try:
+        with torch.no_grad():
+            out = model(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+    shapes = [list(shape) for m, shape in calls if m.kernel_size != (1, 1)]
+    shapes += [list(shape) for m, shape in calls if m.kernel_size == (1, 1)]
+    return {"out": out, "conv_shapes": shapes}
 
 
 def resnet18_gradients(nb, x, y, seed):
@@ -243,7 +440,10 @@ def resnet18_gradients(nb, x, y, seed):
 
     def first_layer_gradient():
         called = []
-        handles = [m.register_forward_hook(lambda module, inputs, output: called.append(module)) for m in convs]
+        handles = [
+            m.register_forward_hook(lambda module, inputs, output: called.append(module))
+            for m in convs
+        ]
         try:
             model.zero_grad()
             F.cross_entropy(model(x), y).backward()  # the probe's own loss

@@ -36,6 +36,7 @@ def _mro_names(module):
 
 # --- Exercise 1: MNISTNet ----------------------------------------------------------------
 
+
 def mnistnet(nb, x, seed):
     """A fresh MNISTNet on the CPU: its layers, parameters, and outputs in both modes."""
     torch.manual_seed(seed)
@@ -53,14 +54,19 @@ def mnistnet(nb, x, seed):
 
 # --- Exercise 2: evaluate and train (and Exercise 3's classifier) ----------------------
 
+
 def _classifier(weight, bias, running_mean, running_var, gamma, beta, device):
     """Flatten → Linear → BatchNorm1d → Dropout(0.5), returned in training mode.
 
     In eval mode its logits are BN_eval(x·Wᵀ + b), which the judge recomputes in float64;
     in training mode batch statistics and dropout change them (and make them random).
     """
-    model = nn.Sequential(nn.Flatten(), nn.Linear(weight.shape[1], weight.shape[0]),
-                          nn.BatchNorm1d(weight.shape[0]), nn.Dropout(0.5))
+    model = nn.Sequential(
+        nn.Flatten(),
+        nn.Linear(weight.shape[1], weight.shape[0]),
+        nn.BatchNorm1d(weight.shape[0]),
+        nn.Dropout(0.5),
+    )
     with torch.no_grad():
         model[1].weight.copy_(weight)
         model[1].bias.copy_(bias)
@@ -96,6 +102,7 @@ def predict(nb, params, images):
 
 # --- Exercise 4: confusion_matrix --------------------------------------------------------
 
+
 def confusion_matrix(nb, preds, labels, num_classes=None):
     """confusion_matrix's result, with num_classes passed only when the judge gives one."""
     if num_classes is None:  # the default number of classes
@@ -104,6 +111,7 @@ def confusion_matrix(nb, preds, labels, num_classes=None):
 
 
 # --- Exercise 2: train -------------------------------------------------------------------
+
 
 def _evaluate(model, images, labels, batch_size=2000, **_):
     """The instructor's evaluate: train is graded with it, so an evaluate bug costs only its own test."""
@@ -133,7 +141,9 @@ class _ScriptedNet(nn.Module):
         super().__init__()
         self.linear = nn.Linear(val_images[0].numel(), 10)
         self.register_buffer("epoch", torch.zeros((), dtype=torch.long))
-        self.register_buffer("keys", val_images.reshape(len(val_images), -1).clone(), persistent=False)
+        self.register_buffer(
+            "keys", val_images.reshape(len(val_images), -1).clone(), persistent=False
+        )
         self.register_buffer("answers", answers.clone(), persistent=False)
         self.trained_since_validation = False
         self.eval_mode_steps = 0
@@ -147,8 +157,12 @@ class _ScriptedNet(nn.Module):
 
     def forward(self, x):
         x = x.reshape(len(x), -1).float()
-        distance, nearest = torch.cdist(x, self.keys.float(), compute_mode="donot_use_mm_for_euclid_dist").min(dim=1)
-        is_val = distance < 1.0  # random images lie about 11 apart: this is a copy of a validation image
+        distance, nearest = torch.cdist(
+            x, self.keys.float(), compute_mode="donot_use_mm_for_euclid_dist"
+        ).min(dim=1)
+        is_val = (
+            distance < 1.0
+        )  # random images lie about 11 apart: this is a copy of a validation image
         if (self.training or torch.is_grad_enabled()) and not bool(is_val.all()):
             self.trained_since_validation = True
         if bool(is_val.any()) and self.trained_since_validation:
@@ -158,7 +172,9 @@ class _ScriptedNet(nn.Module):
         scripted = F.one_hot(row[nearest], 10).float() * 4.0
         out = torch.where(is_val.unsqueeze(1), scripted, self.linear(x))
         if out.requires_grad:
-            out.register_hook(self._count_train_mode_step if self.training else self._count_eval_mode_step)
+            out.register_hook(
+                self._count_train_mode_step if self.training else self._count_eval_mode_step
+            )
         return out
 
 
@@ -172,8 +188,12 @@ def train_scripted(nb, train_images, train_labels, val_images, val_labels, answe
         history = {k: v for k, v in history.items() if k == "val_accuracy"}
     else:
         history = type(history).__name__
-    return {"history": history, "epoch": int(model.epoch.item()), "eval_mode_steps": model.eval_mode_steps,
-            "train_mode_steps": model.train_mode_steps}
+    return {
+        "history": history,
+        "epoch": int(model.epoch.item()),
+        "eval_mode_steps": model.eval_mode_steps,
+        "train_mode_steps": model.train_mode_steps,
+    }
 
 
 class _SmallCNN(nn.Module):
@@ -203,6 +223,7 @@ def train_learns(nb, train_images, train_labels, val_images, val_labels, epochs,
 
 # --- the trained model: mnist_model ----------------------------------------------------
 
+
 def _logits(model, images, batch_size=1000):
     """The model's logits in eval mode, on the model's own device, in batches."""
     model.eval()
@@ -217,6 +238,7 @@ def mnist_model_predictions(nb, images):
 
 
 # --- Exercise 5: save_model and load_model ----------------------------------------------
+
 
 def save_load_fresh(nb, images, seed, path):
     """A freshly initialised MNISTNet with random batch-norm statistics, saved and reloaded."""
@@ -236,7 +258,12 @@ def save_load_fresh(nb, images, seed, path):
     same, training = loaded is model, bool(loaded.training)  # before _logits puts it in eval mode
     loaded = loaded.to(model_device(model))
     with _full_precision():
-        return {"original": before, "loaded": _logits(loaded, images), "same_object": same, "training": training}
+        return {
+            "original": before,
+            "loaded": _logits(loaded, images),
+            "same_object": same,
+            "training": training,
+        }
 
 
 def save_load_trained(nb, images, path):
@@ -249,18 +276,29 @@ def save_load_trained(nb, images, path):
     same, training = loaded is model, bool(loaded.training)  # before _logits puts it in eval mode
     loaded = loaded.to(model_device(model))
     with _full_precision():
-        return {"original": before, "loaded": _logits(loaded, images), "same_object": same, "training": training}
+        return {
+            "original": before,
+            "loaded": _logits(loaded, images),
+            "same_object": same,
+            "training": training,
+        }
 
 
 # --- Exercise 6: expected_calibration_error --------------------------------------------------
 
+
 def calibration(nb, cases):
     """expected_calibration_error's result for each (probs, labels, bins) case; bins None: the default."""
-    return [nb.expected_calibration_error(c["probs"], c["labels"]) if c["bins"] is None
-            else nb.expected_calibration_error(c["probs"], c["labels"], bins=c["bins"]) for c in cases]
+    return [
+        nb.expected_calibration_error(c["probs"], c["labels"])
+        if c["bins"] is None
+        else nb.expected_calibration_error(c["probs"], c["labels"], bins=c["bins"])
+        for c in cases
+    ]
 
 
 # --- Exercise 7: export_model ------------------------------------------------------------------
+
 
 def _onnx_logits(path, batches):
     """Run an ONNX file with ONNX Runtime (one thread) on each batch: its first output as a tensor,
@@ -270,14 +308,20 @@ def _onnx_logits(path, batches):
     try:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = options.inter_op_num_threads = 1
-        session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        session = onnxruntime.InferenceSession(
+            str(path), options, providers=["CPUExecutionProvider"]
+        )
         name = session.get_inputs()[0].name
     except Exception as error:  # noqa: BLE001 - reported to the judge as data
         return [f"{type(error).__name__}: {error}"[:400]] * len(batches)
     out = []
     for x in batches:
         try:
-            out.append(torch.from_numpy(session.run(None, {name: x.float().contiguous().numpy()})[0].copy()))
+            out.append(
+                torch.from_numpy(
+                    session.run(None, {name: x.float().contiguous().numpy()})[0].copy()
+                )
+            )
         except Exception as error:  # noqa: BLE001
             out.append(f"{type(error).__name__}: {error}"[:400])
     return out
@@ -313,8 +357,13 @@ def export_probe_model(nb, batches, channels, seed, path):
         nb.export_model(model, path)
         training_after, device_after = bool(model.training), str(model_device(model).type)
         eager = [_logits(model, x) for x in batches]
-    return {"onnx": _onnx_logits(path, batches), "eager": eager, "training_after": training_after,
-            "device_after": device_after, "device_before": str(torch.device(nb.device).type)}
+    return {
+        "onnx": _onnx_logits(path, batches),
+        "eager": eager,
+        "training_after": training_after,
+        "device_after": device_after,
+        "device_before": str(torch.device(nb.device).type),
+    }
 
 
 def bundle_model(nb, images, batch_size):
@@ -332,6 +381,7 @@ def bundle_model(nb, images, batch_size):
 
 # --- Exercise 8: preprocess_digit ----------------------------------------------------------------
 
+
 def preprocess_outputs(nb, canvases):
     """preprocess_digit's outputs for photographs sent as uint8 grey images (H, W)."""
     return [nb.preprocess_digit(c.float() / 255) for c in canvases]
@@ -339,12 +389,17 @@ def preprocess_outputs(nb, canvases):
 
 def preprocess_predictions(nb, canvases):
     """mnist_model's predictions after preprocess_digit, for photographs sent as uint8 images."""
-    prepared = torch.stack([torch.as_tensor(nb.preprocess_digit(c.float() / 255)).float().reshape(1, 28, 28)
-                            for c in canvases])
+    prepared = torch.stack(
+        [
+            torch.as_tensor(nb.preprocess_digit(c.float() / 255)).float().reshape(1, 28, 28)
+            for c in canvases
+        ]
+    )
     return predict_labels(nb.mnist_model, prepared, default_device=nb.device)
 
 
 # --- Exercise 9: model_metadata and the bundle's metadata.json -----------------------------------
+
 
 def _json_round_trip(value):
     """The value as json.dumps/json.loads leave it, or the reason it cannot be written as JSON."""
@@ -358,7 +413,9 @@ def metadata_probe_model(nb, params, val_images, val_labels, heldout_images, hel
     """model_metadata's dict (through JSON) for the probe classifier, and that model's mode after."""
     model = _classifier(**params, device=nb.device)
     with _full_precision():
-        result = nb.model_metadata(model, (val_images, val_labels), (heldout_images, heldout_labels), seed)
+        result = nb.model_metadata(
+            model, (val_images, val_labels), (heldout_images, heldout_labels), seed
+        )
     out = _json_round_trip(result)
     out["torch_version"] = torch.__version__
     out["device_after"] = str(model_device(model).type)
@@ -378,6 +435,10 @@ def bundle_metadata(nb):
     except ValueError as error:
         return {"missing": False, "error": f"{type(error).__name__}: {error}"[:300]}
     out = _json_round_trip(data)
-    out.update(missing=False, n_parameters=sum(p.numel() for p in nb.mnist_model.parameters()),
-               files=sorted(p.name for p in folder.iterdir())[:50], torch_version=torch.__version__)
+    out.update(
+        missing=False,
+        n_parameters=sum(p.numel() for p in nb.mnist_model.parameters()),
+        files=sorted(p.name for p in folder.iterdir())[:50],
+        torch_version=torch.__version__,
+    )
     return out

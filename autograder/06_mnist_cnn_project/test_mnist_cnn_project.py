@@ -35,18 +35,24 @@ def _images(g, n):
 
 # --- Exercise 1: MNISTNet --------------------------------------------------------------
 
+
 def _mnistnet(nb, seed, n):
     """A fresh MNISTNet's outputs for n >= 2 random images; its logits must depend on the image."""
     g = rng(seed)
     got = nb.call("mnistnet", x=_images(g, n), seed=seed)
     for mode in ("eval", "train"):
-        expect(isinstance(got[mode], list) and len(got[mode]) == 2, "MNISTNet's outputs could not be read")
+        expect(
+            isinstance(got[mode], list) and len(got[mode]) == 2,
+            "MNISTNet's outputs could not be read",
+        )
         for out in got[mode]:
             tensor(out, f"MNISTNet's output ({mode} mode)", shape=(n, 10))
     out = got["eval"][0].double()
     # Random images through any real network (random weights) give different logits per image.
-    expect((out - out[:1]).abs().max().item() > 1e-6,
-           "MNISTNet gives the same logits for different images: its output should come from its input")
+    expect(
+        (out - out[:1]).abs().max().item() > 1e-6,
+        "MNISTNet gives the same logits for different images: its output should come from its input",
+    )
     return got
 
 
@@ -54,53 +60,92 @@ def _has_layer(layers, base):
     return any(base in names for names in layers)
 
 
-@grade(cell="test_mnistnet", points=1, hint="end forward with the last nn.Linear; no softmax in the model")
+@grade(
+    cell="test_mnistnet",
+    points=1,
+    hint="end forward with the last nn.Linear; no softmax in the model",
+)
 def test_mnistnet_returns_logits(nb, seed):
     """MNISTNet returns raw class scores (logits), not probabilities."""
     n = randint(rng(seed), 2, 16)
     got = _mnistnet(nb, seed, n)
     out = got["eval"][0].double()
-    looks_like_probabilities = bool((out >= 0).all()) and close(out.sum(dim=1), torch.ones(n), atol=1e-3)
-    expect(not looks_like_probabilities, "MNISTNet should return logits (raw class scores), not probabilities: "
-                                         "leave the softmax to the loss and to predict_proba")
+    looks_like_probabilities = bool((out >= 0).all()) and close(
+        out.sum(dim=1), torch.ones(n), atol=1e-3
+    )
+    expect(
+        not looks_like_probabilities,
+        "MNISTNet should return logits (raw class scores), not probabilities: "
+        "leave the softmax to the loss and to predict_proba",
+    )
 
 
-@grade(cell="test_mnistnet", points=1, hint="the table in the exercise gives a network of under 30,000 parameters")
+@grade(
+    cell="test_mnistnet",
+    points=1,
+    hint="the table in the exercise gives a network of under 30,000 parameters",
+)
 def test_mnistnet_is_a_small_cnn(nb, seed):
     """MNISTNet has convolution layers and at most 1,000,000 parameters."""
     got = _mnistnet(nb, seed, 2)
-    expect(_has_layer(got["layers"], "_ConvNd"), "MNISTNet should have convolution layers (nn.Conv2d)")
+    expect(
+        _has_layer(got["layers"], "_ConvNd"), "MNISTNet should have convolution layers (nn.Conv2d)"
+    )
     count = sum(tensor(p, "a parameter of MNISTNet").numel() for p in got["params"])
-    expect(count <= PARAM_LIMIT, f"MNISTNet has {count:,} parameters; keep it at most {PARAM_LIMIT:,}")
+    expect(
+        count <= PARAM_LIMIT, f"MNISTNet has {count:,} parameters; keep it at most {PARAM_LIMIT:,}"
+    )
 
 
-@grade(cell="test_mnistnet", points=1, hint="add nn.BatchNorm2d after the convolutions, registered in __init__")
+@grade(
+    cell="test_mnistnet",
+    points=1,
+    hint="add nn.BatchNorm2d after the convolutions, registered in __init__",
+)
 def test_mnistnet_has_batchnorm(nb, seed):
     """MNISTNet uses batch normalization."""
     got = _mnistnet(nb, seed, 2)
-    expect(_has_layer(got["layers"], "_BatchNorm"), "MNISTNet should use batch normalization (nn.BatchNorm2d)")
+    expect(
+        _has_layer(got["layers"], "_BatchNorm"),
+        "MNISTNet should use batch normalization (nn.BatchNorm2d)",
+    )
 
 
-@grade(cell="test_mnistnet", points=1, hint="use an nn.Dropout module (it follows model.train() and model.eval())")
+@grade(
+    cell="test_mnistnet",
+    points=1,
+    hint="use an nn.Dropout module (it follows model.train() and model.eval())",
+)
 def test_mnistnet_dropout_only_in_training(nb, seed):
     """MNISTNet has dropout that acts in training mode only."""
     n = randint(rng(seed), 2, 16)
     got = _mnistnet(nb, seed, n)
     expect(_has_layer(got["layers"], "_DropoutNd"), "MNISTNet should use dropout (nn.Dropout)")
-    expect(close(got["eval"][0], got["eval"][1], atol=1e-6),
-           "MNISTNet in eval mode gives different outputs for the same images: dropout must be off in eval mode")
+    expect(
+        close(got["eval"][0], got["eval"][1], atol=1e-6),
+        "MNISTNet in eval mode gives different outputs for the same images: dropout must be off in eval mode",
+    )
     # Two training-mode passes draw independent dropout masks; identical outputs would need
     # every mask to coincide, which has negligible probability for any real dropout layer.
     differ = (got["train"][0].double() - got["train"][1].double()).abs().max().item() > 1e-4
-    expect(differ, "MNISTNet in training mode gives the same outputs twice: its dropout is not active in forward")
+    expect(
+        differ,
+        "MNISTNet in training mode gives the same outputs twice: its dropout is not active in forward",
+    )
 
 
 # --- Exercise 2: evaluate and train ------------------------------------------------------
 
+
 def _classifier_params(g, d=784, k=10):
-    return {"weight": torch.randn(k, d, generator=g) * 0.05, "bias": torch.randn(k, generator=g) * 0.1,
-            "running_mean": torch.randn(k, generator=g) * 0.3, "running_var": torch.rand(k, generator=g) * 1.5 + 0.5,
-            "gamma": torch.rand(k, generator=g) + 0.5, "beta": torch.randn(k, generator=g) * 0.5}
+    return {
+        "weight": torch.randn(k, d, generator=g) * 0.05,
+        "bias": torch.randn(k, generator=g) * 0.1,
+        "running_mean": torch.randn(k, generator=g) * 0.3,
+        "running_var": torch.rand(k, generator=g) * 1.5 + 0.5,
+        "gamma": torch.rand(k, generator=g) + 0.5,
+        "beta": torch.randn(k, generator=g) * 0.5,
+    }
 
 
 def _classifier_logits(params, images):
@@ -116,7 +161,11 @@ def _clear_rows(logits):
     return (top2[:, 0] - top2[:, 1]) >= TIE_GAP
 
 
-@grade(cell="test_training", points=1, hint="call model.eval(), compare argmax(logits) with the labels, divide by the number of images")
+@grade(
+    cell="test_training",
+    points=1,
+    hint="call model.eval(), compare argmax(logits) with the labels, divide by the number of images",
+)
 def test_evaluate_accuracy_in_eval_mode(nb, seed):
     """evaluate returns the fraction of correct argmax predictions, computed in eval mode."""
     g = rng(seed)
@@ -127,13 +176,17 @@ def test_evaluate_accuracy_in_eval_mode(nb, seed):
     best = logits.argmax(dim=1)
     keep = torch.rand(n, generator=g) < float(torch.rand(1, generator=g)) * 0.6 + 0.3
     labels = torch.where(keep, best, torch.randint(0, 10, (n,), generator=g))
-    got = number(nb.call("evaluate", params=params, images=images, labels=labels), "evaluate's result")
+    got = number(
+        nb.call("evaluate", params=params, images=images, labels=labels), "evaluate's result"
+    )
     clear = _clear_rows(logits)
     low = ((best == labels) & clear).sum().item() / n
     high = low + (~clear).sum().item() / n
-    expect(low - 1e-9 <= got <= high + 1e-9,
-           "evaluate should return the fraction (between 0 and 1) of correctly classified images, "
-           "with the model in eval mode")
+    expect(
+        low - 1e-9 <= got <= high + 1e-9,
+        "evaluate should return the fraction (between 0 and 1) of correctly classified images, "
+        "with the model in eval mode",
+    )
 
 
 def _scripted_run(nb, seed):
@@ -143,7 +196,9 @@ def _scripted_run(nb, seed):
     """
     g = rng(seed)
     epochs, n_val = randint(g, 3, 5), 200
-    counts = (torch.randperm(171, generator=g)[:epochs] + 20).sort(descending=True).values  # distinct
+    counts = (
+        (torch.randperm(171, generator=g)[:epochs] + 20).sort(descending=True).values
+    )  # distinct
     best = randint(g, 0, epochs - 2)
     others = counts[1:][torch.randperm(epochs - 1, generator=g)]
     order = torch.cat([others[:best], counts[:1], others[best:]])
@@ -155,49 +210,85 @@ def _scripted_run(nb, seed):
         row = val_labels.clone()
         row[wrong] = (row[wrong] + torch.randint(1, 10, (len(wrong),), generator=g)) % 10
         answers.append(row)
-    got = nb.call("train_scripted", train_images=_images(g, 1000),
-                  train_labels=torch.randint(0, 10, (1000,), generator=g), val_images=val_images,
-                  val_labels=val_labels, answers=torch.stack(answers), epochs=epochs, seed=seed)
+    got = nb.call(
+        "train_scripted",
+        train_images=_images(g, 1000),
+        train_labels=torch.randint(0, 10, (1000,), generator=g),
+        val_images=val_images,
+        val_labels=val_labels,
+        answers=torch.stack(answers),
+        epochs=epochs,
+        seed=seed,
+    )
     return got, (order.double() / n_val).tolist(), best
 
 
-@grade(cell="test_training", points=1, hint="append evaluate(model, *val_data) to history[\"val_accuracy\"] after every epoch")
+@grade(
+    cell="test_training",
+    points=1,
+    hint='append evaluate(model, *val_data) to history["val_accuracy"] after every epoch',
+)
 def test_train_reports_validation_accuracy(nb, seed):
     """train returns one validation accuracy per epoch, measured with evaluate."""
     got, expected, _ = _scripted_run(nb, seed)
     history = got["history"]
-    expect(isinstance(history, dict) and "val_accuracy" in history,
-           'train should return a dict with a "val_accuracy" list')
+    expect(
+        isinstance(history, dict) and "val_accuracy" in history,
+        'train should return a dict with a "val_accuracy" list',
+    )
     values = history["val_accuracy"]
-    expect(isinstance(values, (list, tuple)) and len(values) == len(expected),
-           f'history["val_accuracy"] should hold one accuracy per epoch ({len(expected)} for {len(expected)} epochs)')
+    expect(
+        isinstance(values, (list, tuple)) and len(values) == len(expected),
+        f'history["val_accuracy"] should hold one accuracy per epoch ({len(expected)} for {len(expected)} epochs)',
+    )
     values = [number(v, 'an entry of history["val_accuracy"]') for v in values]
-    expect(all(abs(v - e) <= 1e-6 for v, e in zip(values, expected)),
-           'history["val_accuracy"] should be the validation accuracy (a fraction, measured with evaluate) '
-           "after each epoch")
+    expect(
+        all(abs(v - e) <= 1e-6 for v, e in zip(values, expected)),
+        'history["val_accuracy"] should be the validation accuracy (a fraction, measured with evaluate) '
+        "after each epoch",
+    )
 
 
-@grade(cell="test_training", points=1, hint="evaluate switches to eval mode: call model.train() at the start of every epoch")
+@grade(
+    cell="test_training",
+    points=1,
+    hint="evaluate switches to eval mode: call model.train() at the start of every epoch",
+)
 def test_train_uses_training_mode(nb, seed):
     """train takes its optimiser steps with the model in training mode."""
     got, _, _ = _scripted_run(nb, seed)
-    expect(number(got["train_mode_steps"], "the number of training steps") > 0,
-           "train took no training step (no backward pass through the model in training mode)")
+    expect(
+        number(got["train_mode_steps"], "the number of training steps") > 0,
+        "train took no training step (no backward pass through the model in training mode)",
+    )
     steps = number(got["eval_mode_steps"], "the number of training steps taken in eval mode")
-    expect(steps == 0, f"{steps:g} training steps ran with the model in eval mode: call model.train() at the "
-                       "start of every epoch (evaluate leaves the model in eval mode)")
+    expect(
+        steps == 0,
+        f"{steps:g} training steps ran with the model in eval mode: call model.train() at the "
+        "start of every epoch (evaluate leaves the model in eval mode)",
+    )
 
 
-@grade(cell="test_training", points=2, hint="copy.deepcopy(model.state_dict()) when the accuracy improves; load it back at the end")
+@grade(
+    cell="test_training",
+    points=2,
+    hint="copy.deepcopy(model.state_dict()) when the accuracy improves; load it back at the end",
+)
 def test_train_keeps_best_checkpoint(nb, seed):
     """When train returns, the model holds the weights of its best validation epoch."""
     got, _, best = _scripted_run(nb, seed)
-    expect(number(got["epoch"], "the trained model's state") == best + 1,
-           "when train returns, the model should hold the weights of its best epoch on the validation set "
-           "(a copy of the state_dict taken then, loaded back at the end)")
+    expect(
+        number(got["epoch"], "the trained model's state") == best + 1,
+        "when train returns, the model should hold the weights of its best epoch on the validation set "
+        "(a copy of the state_dict taken then, loaded back at the end)",
+    )
 
 
-@grade(cell="test_training", points=1, hint="check the loss, optimizer.zero_grad(), loss.backward() and optimizer.step() in every batch")
+@grade(
+    cell="test_training",
+    points=1,
+    hint="check the loss, optimizer.zero_grad(), loss.backward() and optimizer.step() in every batch",
+)
 def test_train_learns_mnist(nb, seed):
     """train trains: a small CNN trained with it classifies new digits far better than chance."""
     from dlcourse.data import load_mnist
@@ -206,8 +297,15 @@ def test_train_learns_mnist(nb, seed):
     images, labels = load_mnist("train")
     order = torch.randperm(len(images), generator=g)
     train_idx, val_idx = order[:3000], order[3000:4000]
-    got = nb.call("train_learns", train_images=images[train_idx], train_labels=labels[train_idx],
-                  val_images=images[val_idx], val_labels=labels[val_idx], epochs=3, seed=seed)
+    got = nb.call(
+        "train_learns",
+        train_images=images[train_idx],
+        train_labels=labels[train_idx],
+        val_images=images[val_idx],
+        val_labels=labels[val_idx],
+        epochs=3,
+        seed=seed,
+    )
     acc = accuracy(got, labels[val_idx], "the trained model's predictions")
     # This only asks whether train trains at all: an untrained model scores about 10%. With
     # the reference train the probe's small CNN reaches 90% on new digits after 3 epochs on
@@ -215,11 +313,15 @@ def test_train_learns_mnist(nb, seed):
     # standard deviations below. The 1,000 test digits add sampling noise: by Hoeffding the
     # measured accuracy falls 0.3 below the model's true accuracy with probability at most
     # exp(-2·1000·0.3²) < 1e-78.
-    expect(acc >= 0.5, f"train does not seem to train: a small CNN trained with it for 3 epochs on 3,000 "
-                       f"digits classifies only {acc:.1%} of new digits correctly")
+    expect(
+        acc >= 0.5,
+        f"train does not seem to train: a small CNN trained with it for 3 epochs on 3,000 "
+        f"digits classifies only {acc:.1%} of new digits correctly",
+    )
 
 
 # --- Exercise 3: predict_proba and predict -------------------------------------------------
+
 
 def _predict_inputs(seed):
     g = rng(seed)
@@ -234,9 +336,14 @@ def test_predict_proba_is_eval_mode_softmax(nb, seed):
     params, images, logits = _predict_inputs(seed)
     got = nb.call("predict_proba", params=params, images=images)
     probs = tensor(got[0], "predict_proba's result", shape=logits.shape)
-    expect(close(probs.sum(dim=1), torch.ones(len(images)), atol=1e-5), "each row of predict_proba should sum to 1")
-    expect(close(probs, torch.softmax(logits, dim=1), atol=1e-5, rtol=1e-4),
-           "predict_proba should return the softmax of the model's logits, with the model in eval mode")
+    expect(
+        close(probs.sum(dim=1), torch.ones(len(images)), atol=1e-5),
+        "each row of predict_proba should sum to 1",
+    )
+    expect(
+        close(probs, torch.softmax(logits, dim=1), atol=1e-5, rtol=1e-4),
+        "predict_proba should return the softmax of the model's logits, with the model in eval mode",
+    )
 
 
 @grade(cell="test_predict", points=1, hint="switch the model to eval mode inside predict_proba")
@@ -246,25 +353,36 @@ def test_predict_proba_is_deterministic(nb, seed):
     first, second = nb.call("predict_proba", params=params, images=images)
     first = tensor(first, "predict_proba's result", shape=logits.shape)
     second = tensor(second, "predict_proba's result", shape=logits.shape)
-    expect(close(first, second, atol=1e-6),
-           "predict_proba gives different answers for the same images: put the model in eval mode")
-    expect(len(images) < 2 or (first - first[:1]).abs().max().item() > 1e-6,
-           "predict_proba gives the same probabilities for different images")
+    expect(
+        close(first, second, atol=1e-6),
+        "predict_proba gives different answers for the same images: put the model in eval mode",
+    )
+    expect(
+        len(images) < 2 or (first - first[:1]).abs().max().item() > 1e-6,
+        "predict_proba gives the same probabilities for different images",
+    )
 
 
 @grade(cell="test_predict", points=1, hint="argmax over the class dimension of predict_proba")
 def test_predict_labels(nb, seed):
     """predict returns the int64 index of the most probable class."""
     params, images, logits = _predict_inputs(seed)
-    got = tensor(nb.call("predict", params=params, images=images), "predict's result", shape=(len(images),))
-    expect(not got.is_floating_point() and not got.is_complex() and got.dtype != torch.bool,
-           f"predict should return integer class labels, got {got.dtype}")
+    got = tensor(
+        nb.call("predict", params=params, images=images), "predict's result", shape=(len(images),)
+    )
+    expect(
+        not got.is_floating_point() and not got.is_complex() and got.dtype != torch.bool,
+        f"predict should return integer class labels, got {got.dtype}",
+    )
     clear = _clear_rows(logits)
-    expect(bool((got.long() == logits.argmax(dim=1))[clear].all()),
-           "predict should return the most probable class of each image (model in eval mode)")
+    expect(
+        bool((got.long() == logits.argmax(dim=1))[clear].all()),
+        "predict should return the most probable class of each image (model in eval mode)",
+    )
 
 
 # --- Exercise 4: confusion_matrix --------------------------------------------------------------
+
 
 def _reference_confusion(preds, labels, k):
     matrix = torch.zeros(k, k, dtype=torch.float64)
@@ -274,13 +392,19 @@ def _reference_confusion(preds, labels, k):
 
 
 def _confusion(nb, preds, labels, k, name="confusion_matrix's result"):
-    inputs = {"preds": preds, "labels": labels} if k is None else {"preds": preds, "labels": labels, "num_classes": k}
+    inputs = (
+        {"preds": preds, "labels": labels}
+        if k is None
+        else {"preds": preds, "labels": labels, "num_classes": k}
+    )
     got = tensor(nb.call("confusion_matrix", **inputs), name, shape=(k or 10, k or 10))
     expect(not got.is_complex() and got.dtype != torch.bool, "confusion_matrix should hold counts")
     return got.double()
 
 
-@grade(cell="test_confusion_matrix", points=2, hint="rows are the true labels, columns the predictions")
+@grade(
+    cell="test_confusion_matrix", points=2, hint="rows are the true labels, columns the predictions"
+)
 def test_confusion_matrix_counts(nb, seed):
     """confusion_matrix[i, j] counts the images of true class i predicted as j."""
     g = rng(seed)
@@ -294,11 +418,17 @@ def test_confusion_matrix_counts(nb, seed):
         if not torch.equal(expected, expected.T):
             break
     got = _confusion(nb, preds, labels, k)
-    expect(torch.equal(got, expected),
-           "confusion_matrix[i, j] should count the images of true class i predicted as class j")
+    expect(
+        torch.equal(got, expected),
+        "confusion_matrix[i, j] should count the images of true class i predicted as class j",
+    )
 
 
-@grade(cell="test_confusion_matrix", points=1, hint="size the matrix from num_classes, not from the largest label present")
+@grade(
+    cell="test_confusion_matrix",
+    points=1,
+    hint="size the matrix from num_classes, not from the largest label present",
+)
 def test_confusion_matrix_num_classes(nb, seed):
     """confusion_matrix is num_classes × num_classes (10 by default), even for classes that never occur."""
     g = rng(seed)
@@ -310,23 +440,35 @@ def test_confusion_matrix_num_classes(nb, seed):
         got = _confusion(nb, preds, labels, k)
         expected = _reference_confusion(preds, labels, k or 10)
         # the orientation (rows = true labels) is graded by test_confusion_matrix_counts
-        expect(torch.equal(got, expected) or torch.equal(got, expected.T),
-               "confusion_matrix should be num_classes × num_classes (10 × 10 by default), "
-               "even when some classes never occur")
+        expect(
+            torch.equal(got, expected) or torch.equal(got, expected.T),
+            "confusion_matrix should be num_classes × num_classes (10 × 10 by default), "
+            "even when some classes never occur",
+        )
 
 
 # --- Exercise 5: save_model and load_model -------------------------------------------------------
 
+
 def _check_reloaded(got, n, what):
     expect(got["same_object"] is False, "load_model should build a new model from the saved file")
-    expect(got.get("training") is False, "load_model should return the model in eval mode (model.eval())")
+    expect(
+        got.get("training") is False,
+        "load_model should return the model in eval mode (model.eval())",
+    )
     original = tensor(got["original"], f"the {what}'s logits", shape=(n, 10))
     loaded = tensor(got["loaded"], "the reloaded model's logits", shape=(n, 10))
-    expect(close(loaded, original, atol=1e-4, rtol=1e-4),
-           f"the model returned by load_model predicts differently from the {what} given to save_model")
+    expect(
+        close(loaded, original, atol=1e-4, rtol=1e-4),
+        f"the model returned by load_model predicts differently from the {what} given to save_model",
+    )
 
 
-@grade(cell="test_save_load", points=2, hint="save model.state_dict() (it holds the buffers too); load it into a new MNISTNet and call eval()")
+@grade(
+    cell="test_save_load",
+    points=2,
+    hint="save model.state_dict() (it holds the buffers too); load it into a new MNISTNet and call eval()",
+)
 def test_save_load_round_trip(nb, seed):
     """A freshly built MNISTNet, saved and reloaded, predicts exactly as before (batch-norm statistics included)."""
     g = rng(seed)
@@ -335,7 +477,11 @@ def test_save_load_round_trip(nb, seed):
     _check_reloaded(got, n, "freshly initialised MNISTNet (with its batch-norm statistics)")
 
 
-@grade(cell="test_save_load", points=1, hint="load with map_location=device and return the new model in eval mode")
+@grade(
+    cell="test_save_load",
+    points=1,
+    hint="load with map_location=device and return the new model in eval mode",
+)
 def test_save_load_trained_model(nb, seed):
     """The trained mnist_model, saved and reloaded, predicts exactly as before."""
     g = rng(seed)
@@ -352,28 +498,45 @@ _ACCURACY: dict = {}
 
 def _test_accuracy(nb):
     if id(nb) not in _ACCURACY:  # both accuracy tests score the same predictions
-        _ACCURACY[id(nb)] = hidden_test_accuracy(nb, "mnist_model_predictions", "mnist_model's predictions")
+        _ACCURACY[id(nb)] = hidden_test_accuracy(
+            nb, "mnist_model_predictions", "mnist_model's predictions"
+        )
     return _ACCURACY[id(nb)]
 
 
-@grade(cell="test_accuracy", points=3, hint="aim for 99.3 % on the validation set; train longer or wider if you are below")
+@grade(
+    cell="test_accuracy",
+    points=3,
+    hint="aim for 99.3 % on the validation set; train longer or wider if you are below",
+)
 def test_accuracy_at_least_98(nb, record_property):
     """mnist_model classifies at least 98 % of the hidden test digits correctly."""
     acc = _test_accuracy(nb)
     record_property("accuracy", acc)  # the Gradescope leaderboard's entry
-    expect(acc >= 0.98, f"mnist_model classifies {acc:.2%} of the hidden test digits correctly; "
-                        "these points need at least 98%")
+    expect(
+        acc >= 0.98,
+        f"mnist_model classifies {acc:.2%} of the hidden test digits correctly; "
+        "these points need at least 98%",
+    )
 
 
-@grade(cell="test_accuracy", points=3, hint="aim for 99.3 % on the validation set; train longer or wider if you are below")
+@grade(
+    cell="test_accuracy",
+    points=3,
+    hint="aim for 99.3 % on the validation set; train longer or wider if you are below",
+)
 def test_accuracy_at_least_99(nb):
     """mnist_model classifies at least 99 % of the hidden test digits correctly."""
     acc = _test_accuracy(nb)
-    expect(acc >= 0.99, f"mnist_model classifies {acc:.2%} of the hidden test digits correctly; "
-                        "these points need at least 99%")
+    expect(
+        acc >= 0.99,
+        f"mnist_model classifies {acc:.2%} of the hidden test digits correctly; "
+        "these points need at least 99%",
+    )
 
 
 # --- Exercise 6: expected_calibration_error -------------------------------------------------------
+
 
 def _reference_ece(probs, labels, bins):
     """ECE in float64 with equal-width bins closed on the right: ((b-1)/B, b/B]."""
@@ -384,8 +547,9 @@ def _reference_ece(probs, labels, bins):
     for b in range(bins):
         members = index == b
         if members.any():
-            total += members.double().mean().item() * abs(correct[members].mean().item()
-                                                          - confidence[members].mean().item())
+            total += members.double().mean().item() * abs(
+                correct[members].mean().item() - confidence[members].mean().item()
+            )
     return total
 
 
@@ -410,13 +574,19 @@ def _calibration_case(g, bins):
 
 def _ece_values(nb, cases):
     got = nb.call("calibration", cases=cases)
-    expect(isinstance(got, list) and len(got) == len(cases), "expected_calibration_error's results could not be read")
+    expect(
+        isinstance(got, list) and len(got) == len(cases),
+        "expected_calibration_error's results could not be read",
+    )
     return [number(v, "expected_calibration_error's result") for v in got]
 
 
-@grade(cell="test_calibration", points=2,
-       hint="bin by the confidence max_k p_k, weight each bin by its share of the predictions, "
-            "and compare its accuracy with its mean confidence")
+@grade(
+    cell="test_calibration",
+    points=2,
+    hint="bin by the confidence max_k p_k, weight each bin by its share of the predictions, "
+    "and compare its accuracy with its mean confidence",
+)
 def test_ece_matches_reference(nb, seed):
     """expected_calibration_error equals the weighted bin gap |accuracy - confidence| on random predictions."""
     g = rng(seed)
@@ -425,69 +595,115 @@ def test_ece_matches_reference(nb, seed):
     for value, case in zip(got, cases):
         expected = _reference_ece(case["probs"], case["labels"], case["bins"] or 15)
         what = "the default 15 bins" if case["bins"] is None else f"bins={case['bins']}"
-        expect(abs(value - expected) <= 2e-5 + 1e-4 * expected,
-               f"expected_calibration_error is wrong for {len(case['labels'])} predictions of "
-               f"{case['probs'].shape[1]} classes with {what}")
+        expect(
+            abs(value - expected) <= 2e-5 + 1e-4 * expected,
+            f"expected_calibration_error is wrong for {len(case['labels'])} predictions of "
+            f"{case['probs'].shape[1]} classes with {what}",
+        )
 
 
-@grade(cell="test_calibration", points=1,
-       hint="the confidence is the largest probability of each row, whatever the label")
+@grade(
+    cell="test_calibration",
+    points=1,
+    hint="the confidence is the largest probability of each row, whatever the label",
+)
 def test_ece_extremes(nb, seed):
     """ECE is 0 for sure and right predictions and 1 for sure and wrong ones."""
     g = rng(seed)
     n, k = randint(g, 5, 200), randint(g, 2, 10)
     labels = torch.randint(0, k, (n,), generator=g)
     right = torch.nn.functional.one_hot(labels, k).float()
-    wrong = torch.nn.functional.one_hot((labels + torch.randint(1, k, (n,), generator=g)) % k, k).float()
+    wrong = torch.nn.functional.one_hot(
+        (labels + torch.randint(1, k, (n,), generator=g)) % k, k
+    ).float()
     bins = randint(g, 2, 20)
-    got = _ece_values(nb, [{"probs": right, "labels": labels, "bins": bins},
-                           {"probs": wrong, "labels": labels, "bins": bins}])
-    expect(abs(got[0]) <= 1e-6, "predictions made with probability 1 that are all right should have an ECE of 0")
-    expect(abs(got[1] - 1) <= 1e-6, "predictions made with probability 1 that are all wrong should have an ECE of 1")
+    got = _ece_values(
+        nb,
+        [
+            {"probs": right, "labels": labels, "bins": bins},
+            {"probs": wrong, "labels": labels, "bins": bins},
+        ],
+    )
+    expect(
+        abs(got[0]) <= 1e-6,
+        "predictions made with probability 1 that are all right should have an ECE of 0",
+    )
+    expect(
+        abs(got[1] - 1) <= 1e-6,
+        "predictions made with probability 1 that are all wrong should have an ECE of 1",
+    )
 
 
 # --- Exercise 7: export_model ---------------------------------------------------------------------
 
+
 def _check_parity(onnx, eager, what):
     """ONNX Runtime's logits against PyTorch's: same predictions (clear rows), probabilities 1e-4."""
-    expect(not isinstance(onnx, str), f"ONNX Runtime could not run your ONNX file ({what}): {str(onnx)[:300]}")
+    expect(
+        not isinstance(onnx, str),
+        f"ONNX Runtime could not run your ONNX file ({what}): {str(onnx)[:300]}",
+    )
     onnx = tensor(onnx, f"the output of your ONNX file ({what})", shape=eager.shape)
     p_onnx, p_eager = torch.softmax(onnx.double(), dim=1), torch.softmax(eager.double(), dim=1)
-    expect(close(p_onnx, p_eager, atol=1e-4),
-           f"the ONNX file and the PyTorch model disagree ({what}): export the model's eval-mode logits")
+    expect(
+        close(p_onnx, p_eager, atol=1e-4),
+        f"the ONNX file and the PyTorch model disagree ({what}): export the model's eval-mode logits",
+    )
     clear = _clear_rows(eager.double())
-    expect(bool((onnx.argmax(dim=1) == eager.argmax(dim=1))[clear].all()),
-           f"the ONNX file predicts other classes than the PyTorch model ({what})")
+    expect(
+        bool((onnx.argmax(dim=1) == eager.argmax(dim=1))[clear].all()),
+        f"the ONNX file predicts other classes than the PyTorch model ({what})",
+    )
 
 
 def _export_run(nb, seed):
     g = rng(seed)
     batches = [_images(g, 1), _images(g, randint(g, 2, 64))]
-    got = nb.call("export_probe_model", batches=batches, channels=randint(g, 3, 8), seed=seed,
-                  path=f"export_{seed}.onnx")
+    got = nb.call(
+        "export_probe_model",
+        batches=batches,
+        channels=randint(g, 3, 8),
+        seed=seed,
+        path=f"export_{seed}.onnx",
+    )
     return batches, got
 
 
-@grade(cell="test_export", points=2,
-       hint="export an eval-mode copy, and mark the first (batch) dimension as dynamic")
+@grade(
+    cell="test_export",
+    points=2,
+    hint="export an eval-mode copy, and mark the first (batch) dimension as dynamic",
+)
 def test_export_matches_eager(nb, seed):
     """The ONNX file, run by ONNX Runtime, matches the model in eval mode on batches of 1 and of n images."""
     batches, got = _export_run(nb, seed)
     for x, onnx, eager in zip(batches, got["onnx"], got["eager"]):
-        _check_parity(onnx, tensor(eager, "the model's logits", shape=(len(x), 10)), f"a batch of {len(x)}")
+        _check_parity(
+            onnx, tensor(eager, "the model's logits", shape=(len(x), 10)), f"a batch of {len(x)}"
+        )
 
 
-@grade(cell="test_export", points=1, hint="export a copy (copy.deepcopy(model)), not the model itself")
+@grade(
+    cell="test_export", points=1, hint="export a copy (copy.deepcopy(model)), not the model itself"
+)
 def test_export_leaves_model_unchanged(nb, seed):
     """export_model leaves the model it exports on its device and in its mode (training here)."""
     _, got = _export_run(nb, seed)
-    expect(got["device_after"] == got["device_before"], "export_model moved the model to another device")
-    expect(got["training_after"] is True,
-           "export_model switched the model out of training mode: export an eval-mode copy instead")
+    expect(
+        got["device_after"] == got["device_before"],
+        "export_model moved the model to another device",
+    )
+    expect(
+        got["training_after"] is True,
+        "export_model switched the model out of training mode: export an eval-mode copy instead",
+    )
 
 
-@grade(cell="test_export", points=1,
-       hint="the notebook should write mnist_bundle/model.onnx with export_model(mnist_model, ...)")
+@grade(
+    cell="test_export",
+    points=1,
+    hint="the notebook should write mnist_bundle/model.onnx with export_model(mnist_model, ...)",
+)
 def test_bundle_model_matches_mnist_model(nb, seed):
     """mnist_bundle/model.onnx gives the same predictions as mnist_model on hidden test digits."""
     g = rng(seed)
@@ -495,11 +711,15 @@ def test_bundle_model_matches_mnist_model(nb, seed):
     pick = torch.randperm(len(images), generator=g)[:1000]
     got = nb.call("bundle_model", images=images[pick], batch_size=randint(g, 100, 400))
     expect(not got["missing"], "the notebook did not write mnist_bundle/model.onnx")
-    _check_parity(got["onnx"], tensor(got["eager"], "mnist_model's logits", shape=(1000, 10)),
-                  "mnist_bundle/model.onnx against mnist_model")
+    _check_parity(
+        got["onnx"],
+        tensor(got["eager"], "mnist_model's logits", shape=(1000, 10)),
+        "mnist_bundle/model.onnx against mnist_model",
+    )
 
 
 # --- Exercise 8: preprocess_digit -------------------------------------------------------------------
+
 
 def _ink_box(image, level=0.5):
     """(top, bottom, left, right) of the pixels brighter than level · max (inclusive)."""
@@ -512,20 +732,25 @@ def _photograph(digit, g):
     """A judge-made photo of an MNIST digit (28, 28): its ink enlarged 1.3-4 times, dark on light
     paper of a random grey, at a random place on a larger canvas, with a little noise; uint8."""
     top, bottom, left, right = _ink_box(digit, level=0.0 + 1e-6)
-    ink = digit[top:bottom + 1, left:right + 1].double()
+    ink = digit[top : bottom + 1, left : right + 1].double()
     scale = 1.3 + 2.7 * float(torch.rand(1, generator=g))
     size = (max(2, round(ink.shape[0] * scale)), max(2, round(ink.shape[1] * scale)))
-    ink = torch.nn.functional.interpolate(ink[None, None], size=size, mode="bilinear",
-                                          align_corners=False)[0, 0].clamp(0, 1)
+    ink = torch.nn.functional.interpolate(
+        ink[None, None], size=size, mode="bilinear", align_corners=False
+    )[0, 0].clamp(0, 1)
     height = max(size[0] + max(8, size[0] // 2), 32) + randint(g, 0, 40)
     width = max(size[1] + max(8, size[1] // 2), 32) + randint(g, 0, 40)
     canvas = torch.zeros(height, width, dtype=torch.float64)
     y, x = randint(g, 2, height - size[0] - 2), randint(g, 2, width - size[1] - 2)
-    canvas[y:y + size[0], x:x + size[1]] = ink
+    canvas[y : y + size[0], x : x + size[1]] = ink
     paper = 0.7 + 0.3 * float(torch.rand(1, generator=g))
     pen = 0.25 * float(torch.rand(1, generator=g))
     noise = 0.02 * float(torch.rand(1, generator=g))
-    photo = paper - (paper - pen) * canvas + noise * torch.randn(canvas.shape, generator=g, dtype=torch.float64)
+    photo = (
+        paper
+        - (paper - pen) * canvas
+        + noise * torch.randn(canvas.shape, generator=g, dtype=torch.float64)
+    )
     return (photo.clamp(0, 1) * 255).round().to(torch.uint8)
 
 
@@ -549,9 +774,12 @@ def _centre_of_mass(image):
     return rows.item(), cols.item()
 
 
-@grade(cell="test_preprocess", points=1,
-       hint="invert, crop to the ink, scale the longer side to 20 pixels keeping the aspect ratio, "
-            "and place the centre of mass at pixel (14, 14) of a 28 × 28 image of zeros")
+@grade(
+    cell="test_preprocess",
+    points=1,
+    hint="invert, crop to the ink, scale the longer side to 20 pixels keeping the aspect ratio, "
+    "and place the centre of mass at pixel (14, 14) of a 28 × 28 image of zeros",
+)
 def test_preprocess_digit_is_mnist_like(nb, seed):
     """preprocess_digit gives a (1, 28, 28) image in [0, 1]: bright digit on 0, 20-pixel box, aspect ratio kept, centred."""
     g = rng(seed)
@@ -559,51 +787,78 @@ def test_preprocess_digit_is_mnist_like(nb, seed):
     order = torch.randperm(len(images), generator=g)[:400]
     boxes = [_ink_box(images[i, 0]) for i in order.tolist()]
     ratios = torch.tensor([(b - t + 1) / (r - lft + 1) for t, b, lft, r in boxes])
-    tall = order[ratios >= 2.2][:4]   # thin, upright digits (mostly ones)
-    wide = order[ratios <= 1.2][:4]   # roughly square digits
+    tall = order[ratios >= 2.2][:4]  # thin, upright digits (mostly ones)
+    wide = order[ratios <= 1.2][:4]  # roughly square digits
     picks = torch.cat([tall, wide])
     canvases = [_photograph(images[i, 0], g) for i in picks.tolist()]
     got = nb.call("preprocess_outputs", canvases=canvases)
-    expect(isinstance(got, list) and len(got) == len(canvases), "preprocess_digit's results could not be read")
+    expect(
+        isinstance(got, list) and len(got) == len(canvases),
+        "preprocess_digit's results could not be read",
+    )
     aspect_errors = []
     for out, i in zip(got, picks.tolist()):
-        out = tensor(out, "preprocess_digit's result", shape=(1, 28, 28), dtype=torch.float32)[0].double()
-        expect(float(out.min()) >= -1e-6 and float(out.max()) <= 1 + 1e-6, "preprocess_digit's values should lie in [0, 1]")
-        expect(float(out.max()) >= 0.5 and float(out.median()) <= 0.02,
-               "preprocess_digit should give a bright digit on a background of 0 (invert the image)")
+        out = tensor(out, "preprocess_digit's result", shape=(1, 28, 28), dtype=torch.float32)[
+            0
+        ].double()
+        expect(
+            float(out.min()) >= -1e-6 and float(out.max()) <= 1 + 1e-6,
+            "preprocess_digit's values should lie in [0, 1]",
+        )
+        expect(
+            float(out.max()) >= 0.5 and float(out.median()) <= 0.02,
+            "preprocess_digit should give a bright digit on a background of 0 (invert the image)",
+        )
         top, bottom, left, right = _ink_box(out, level=0.1)
         side = max(bottom - top + 1, right - left + 1)
         # The reference and three other correct solutions give 18-20 pixels on 1,500 photos.
-        expect(16 <= side <= 22, f"the digit's ink should fill a 20 × 20 box (its longer side measures {side} pixels)")
+        expect(
+            16 <= side <= 22,
+            f"the digit's ink should fill a 20 × 20 box (its longer side measures {side} pixels)",
+        )
         cy, cx = _centre_of_mass(out)
-        expect(abs(cy - 14) <= 1.0 and abs(cx - 14) <= 1.0,
-               "preprocess_digit should place the digit's centre of mass at pixel (14, 14)")
+        expect(
+            abs(cy - 14) <= 1.0 and abs(cx - 14) <= 1.0,
+            "preprocess_digit should place the digit's centre of mass at pixel (14, 14)",
+        )
         aspect_errors.append(_log_aspect(out) - _log_aspect(images[i, 0]))
     # Correct solutions keep the moment-based aspect ratio within |error| <= 0.34 on each of
     # 1,500 photos (99th percentile 0.15; mean -0.06 on thin digits); stretching to 20 × 20
     # makes it -1.1 on average on thin digits (at least -0.67). Means over 4 and 8 digits with
     # a bound of 0.35 leave both sides far apart.
-    tall_error = sum(aspect_errors[:len(tall)]) / max(len(tall), 1)
+    tall_error = sum(aspect_errors[: len(tall)]) / max(len(tall), 1)
     mean_error = sum(abs(e) for e in aspect_errors) / len(aspect_errors)
-    expect(abs(tall_error) <= 0.35 and mean_error <= 0.35,
-           "preprocess_digit should keep the digit's aspect ratio (scale both sides by the same factor)")
+    expect(
+        abs(tall_error) <= 0.35 and mean_error <= 0.35,
+        "preprocess_digit should keep the digit's aspect ratio (scale both sides by the same factor)",
+    )
 
 
-@grade(cell="test_preprocess", points=2,
-       hint="look at what your preprocessing makes of a few photographed digits next to MNIST digits")
+@grade(
+    cell="test_preprocess",
+    points=2,
+    hint="look at what your preprocessing makes of a few photographed digits next to MNIST digits",
+)
 def test_preprocess_digit_keeps_accuracy(nb, seed):
     """mnist_model still reads at least 97 % of photographed hidden test digits after preprocess_digit."""
     g = rng(seed)
     images, labels = mnist_test_split()
     pick = torch.randperm(len(images), generator=g)[:PHOTOS]
     canvases = [_photograph(images[i, 0], g) for i in pick.tolist()]
-    acc = accuracy(nb.call("preprocess_predictions", canvases=canvases), labels[pick],
-                   "mnist_model's predictions after preprocess_digit")
-    expect(acc >= 0.97, f"after preprocess_digit, mnist_model reads only {acc:.1%} of {PHOTOS:,} photographed "
-                        "test digits correctly; these points need at least 97%")
+    acc = accuracy(
+        nb.call("preprocess_predictions", canvases=canvases),
+        labels[pick],
+        "mnist_model's predictions after preprocess_digit",
+    )
+    expect(
+        acc >= 0.97,
+        f"after preprocess_digit, mnist_model reads only {acc:.1%} of {PHOTOS:,} photographed "
+        "test digits correctly; these points need at least 97%",
+    )
 
 
 # --- Exercise 9: model_metadata and the bundle --------------------------------------------------------
+
 
 def _wilson(p, n, z=1.96):
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
@@ -628,9 +883,18 @@ def _metadata_run(nb, seed):
     val = _labelled(g, params, randint(g, 100, 400))
     held = _labelled(g, params, randint(g, 401, 900))
     train_seed = randint(g, 0, 10**6)
-    got = nb.call("metadata_probe_model", params=params, val_images=val[0], val_labels=val[1],
-                  heldout_images=held[0], heldout_labels=held[1], seed=train_seed)
-    expect("error" not in got, f"model_metadata's dict cannot be written as JSON ({got.get('error')})")
+    got = nb.call(
+        "metadata_probe_model",
+        params=params,
+        val_images=val[0],
+        val_labels=val[1],
+        heldout_images=held[0],
+        heldout_labels=held[1],
+        seed=train_seed,
+    )
+    expect(
+        "error" not in got, f"model_metadata's dict cannot be written as JSON ({got.get('error')})"
+    )
     expect(isinstance(got["data"], dict), "model_metadata should return a dict")
     return got, val, held, train_seed, params
 
@@ -643,23 +907,38 @@ def _field(data, *keys):
     return value
 
 
-@grade(cell="test_metadata", points=2,
-       hint="measure each split with evaluate; the Wilson interval uses z = 1.96 and that split's n")
+@grade(
+    cell="test_metadata",
+    points=2,
+    hint="measure each split with evaluate; the Wilson interval uses z = 1.96 and that split's n",
+)
 def test_model_metadata_accuracy(nb, seed):
     """model_metadata reports each split's accuracy, size and Wilson 95 % interval."""
     got, val, held, _, _ = _metadata_run(nb, seed)
     for split, (images, _, (low, high)) in (("validation", val), ("heldout", held)):
-        acc = number(_field(got["data"], "accuracy", split, "accuracy"), f"accuracy/{split}/accuracy")
+        acc = number(
+            _field(got["data"], "accuracy", split, "accuracy"), f"accuracy/{split}/accuracy"
+        )
         n = _field(got["data"], "accuracy", split, "n")
-        expect(type(n) is int and n == len(images), f"accuracy/{split}/n should be the number of images of that split")
-        expect(low - 1e-9 <= acc <= high + 1e-9,
-               f"accuracy/{split}/accuracy should be the model's accuracy on the {split} data (measured with evaluate)")
+        expect(
+            type(n) is int and n == len(images),
+            f"accuracy/{split}/n should be the number of images of that split",
+        )
+        expect(
+            low - 1e-9 <= acc <= high + 1e-9,
+            f"accuracy/{split}/accuracy should be the model's accuracy on the {split} data (measured with evaluate)",
+        )
         interval = _field(got["data"], "accuracy", split, "ci95")
-        expect(isinstance(interval, list) and len(interval) == 2, f"accuracy/{split}/ci95 should be a list [low, high]")
+        expect(
+            isinstance(interval, list) and len(interval) == 2,
+            f"accuracy/{split}/ci95 should be a list [low, high]",
+        )
         lo, hi = (number(v, f"accuracy/{split}/ci95") for v in interval)
         ref_lo, ref_hi = _wilson(acc, n)
-        expect(abs(lo - ref_lo) <= 1e-6 and abs(hi - ref_hi) <= 1e-6,
-               f"accuracy/{split}/ci95 should be the Wilson 95% interval (z = 1.96) of that accuracy")
+        expect(
+            abs(lo - ref_lo) <= 1e-6 and abs(hi - ref_hi) <= 1e-6,
+            f"accuracy/{split}/ci95 should be the Wilson 95% interval (z = 1.96) of that accuracy",
+        )
 
 
 @grade(cell="test_metadata", points=1, hint="follow the table of keys in the exercise exactly")
@@ -667,27 +946,41 @@ def test_model_metadata_fields(nb, seed):
     """model_metadata's input spec, normalisation, class names, parameter count, latencies, version and seed."""
     got, _, _, train_seed, params = _metadata_run(nb, seed)
     data = got["data"]
-    expect(_field(data, "input", "shape") == [1, 28, 28], 'input/shape should be [1, 28, 28]')
+    expect(_field(data, "input", "shape") == [1, 28, 28], "input/shape should be [1, 28, 28]")
     expect(_field(data, "input", "dtype") == "float32", 'input/dtype should be "float32"')
     expect(_field(data, "input", "range") == [0, 1], "input/range should be [0.0, 1.0]")
     for key, value in (("mean", MEAN), ("std", STD)):
         got_value = number(_field(data, "normalisation", key), f"normalisation/{key}")
         expect(abs(got_value - value) <= 1e-4, f"normalisation/{key} should be MNIST's {key}")
-    expect(_field(data, "class_names") == [str(k) for k in range(10)], 'class_names should be "0" ... "9"')
+    expect(
+        _field(data, "class_names") == [str(k) for k in range(10)],
+        'class_names should be "0" ... "9"',
+    )
     count = _field(data, "n_parameters")
     expected = sum(v.numel() for k, v in params.items() if k not in ("running_mean", "running_var"))
-    expect(type(count) is int and count == expected,
-           "n_parameters should count the numbers in model.parameters() (not the buffers)")
+    expect(
+        type(count) is int and count == expected,
+        "n_parameters should count the numbers in model.parameters() (not the buffers)",
+    )
     for key in ("batch_1", "batch_256"):
         ms = number(_field(data, "latency_ms", key), f"latency_ms/{key}")
         expect(0 < ms < 60_000, f"latency_ms/{key} should be a time in milliseconds")
-    expect(_field(data, "torch_version") == got["torch_version"], "torch_version should be torch.__version__")
+    expect(
+        _field(data, "torch_version") == got["torch_version"],
+        "torch_version should be torch.__version__",
+    )
     expect(_field(data, "seed") == train_seed, "seed should be the seed model_metadata is given")
-    expect(got["device_after"] == got["device_before"], "model_metadata should leave the model on its device")
+    expect(
+        got["device_after"] == got["device_before"],
+        "model_metadata should leave the model on its device",
+    )
 
 
-@grade(cell="test_metadata", points=1,
-       hint="write mnist_bundle/metadata.json from model_metadata(mnist_model, ...) after training")
+@grade(
+    cell="test_metadata",
+    points=1,
+    hint="write mnist_bundle/metadata.json from model_metadata(mnist_model, ...) after training",
+)
 def test_bundle_metadata_agrees(nb, seed):
     """mnist_bundle/metadata.json describes mnist_model; its held-out accuracy agrees with the hidden test set's."""
     got = nb.call("bundle_metadata")
@@ -697,11 +990,16 @@ def test_bundle_metadata_agrees(nb, seed):
     expect(isinstance(data, dict), "mnist_bundle/metadata.json should hold a JSON object")
     for name in ("model.onnx", "MODEL_CARD.md", "predict.py"):
         expect(name in got["files"], f"mnist_bundle/ should hold {name}")
-    expect(_field(data, "n_parameters") == got["n_parameters"],
-           "mnist_bundle/metadata.json's n_parameters should be mnist_model's")
+    expect(
+        _field(data, "n_parameters") == got["n_parameters"],
+        "mnist_bundle/metadata.json's n_parameters should be mnist_model's",
+    )
     reported = number(_field(data, "accuracy", "heldout", "accuracy"), "accuracy/heldout/accuracy")
     n_heldout = _field(data, "accuracy", "heldout", "n")
-    expect(type(n_heldout) is int and n_heldout >= 100, "accuracy/heldout/n should be the held-out split's size")
+    expect(
+        type(n_heldout) is int and n_heldout >= 100,
+        "accuracy/heldout/n should be the held-out split's size",
+    )
     measured = _test_accuracy(nb)
     n_test = len(mnist_test_split()[1])
     # Two independent estimates of (nearly) the same accuracy: the held-out split's and the
@@ -711,6 +1009,8 @@ def test_bundle_metadata_agrees(nb, seed):
     # points more allow for the test digits being written by partly other people.
     q = max(1 - measured, 0.005)
     tolerance = 5 * math.sqrt(q * (1 - q) * (1 / n_heldout + 1 / n_test)) + 0.003
-    expect(abs(reported - measured) <= tolerance,
-           f"mnist_bundle/metadata.json reports a held-out accuracy of {reported:.2%}, far from what mnist_model "
-           "does on the hidden test digits: measure it with evaluate on the held-out split, after training")
+    expect(
+        abs(reported - measured) <= tolerance,
+        f"mnist_bundle/metadata.json reports a held-out accuracy of {reported:.2%}, far from what mnist_model "
+        "does on the hidden test digits: measure it with evaluate on the held-out split, after training",
+    )

@@ -2,6 +2,7 @@
 with a hand-rolled batch loop, zero_grad(set_to_none=True) and a checkpoint of cloned tensors;
 evaluate under inference_mode with a running sum on the device; save/load through a dict with
 the state under a key; confusion_matrix with index_put_(accumulate=True)."""
+
 MUST_FAIL: list[str] = []
 CELLS = {
     "mnistnet": '''class MNISTNet(nn.Module):

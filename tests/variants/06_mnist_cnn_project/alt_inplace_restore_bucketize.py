@@ -2,6 +2,7 @@
 restores its mode afterwards; ECE with torch.bucketize; preprocessing that centres the bounding
 box first and then moves the digit by its centre of mass with torch.roll (never far enough to wrap); latency with
 torch.utils.benchmark; predict_proba through log_softmax under inference_mode."""
+
 MUST_FAIL: list[str] = []
 CELLS = {
     "predict": '''def predict_proba(model, images, batch_size=2000):

@@ -1,6 +1,7 @@
 """Alternative: loops instead of bincount (confusion matrix, ECE), NumPy and Pillow for the
 preprocessing (box-filter resize, np.argwhere), the legacy TorchScript ONNX exporter
 (dynamo=False, dynamic_axes), and a Wald-free Wilson interval written from counts."""
+
 MUST_FAIL: list[str] = []
 CELLS = {
     "confusion_matrix": '''def confusion_matrix(preds, labels, num_classes=10):

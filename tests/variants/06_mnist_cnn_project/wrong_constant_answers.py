@@ -1,5 +1,6 @@
 """Wrong: every function returns a fixed answer of the right type and shape, whatever its input
 (MNISTNet has the right layers but its forward returns a fixed tensor)."""
+
 MUST_FAIL = "all"
 CELLS = {
     "mnistnet": '''class MNISTNet(nn.Module):

@@ -1,4 +1,5 @@
 """Wrong: ECE takes the probability of the true label as the confidence, not the top probability."""
+
 MUST_FAIL = ["test_ece_matches_reference", "test_ece_extremes"]
 CELLS = {
     "calibration": '''def expected_calibration_error(probs, labels, bins=15):

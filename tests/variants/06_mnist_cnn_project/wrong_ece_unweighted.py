@@ -1,4 +1,5 @@
 """Wrong: ECE averages the bins' gaps without weighting them by their share of the predictions."""
+
 MUST_FAIL = ["test_ece_matches_reference"]
 CELLS = {
     "calibration": '''def expected_calibration_error(probs, labels, bins=15):

@@ -1,5 +1,6 @@
 """Wrong: the ONNX export does not mark the batch dimension as dynamic, so the artifact only
 accepts batches of the example's size."""
+
 MUST_FAIL = ["test_export_matches_eager", "test_bundle_model_matches_mnist_model"]
 CELLS = {
     "export": '''def export_model(model, path):

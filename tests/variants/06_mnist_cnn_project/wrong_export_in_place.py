@@ -1,4 +1,5 @@
 """Wrong: export_model switches the caller's model to eval mode (and to the CPU) and leaves it so."""
+
 MUST_FAIL = ["test_export_leaves_model_unchanged"]
 CELLS = {
     "export": '''def export_model(model, path):

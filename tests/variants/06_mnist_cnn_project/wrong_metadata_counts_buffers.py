@@ -1,4 +1,5 @@
 """Wrong: model_metadata counts the state_dict's entries (buffers included) as parameters."""
+
 MUST_FAIL = ["test_model_metadata_fields", "test_bundle_metadata_agrees"]
 CELLS = {
     "metadata": '''def model_metadata(model, val_data, heldout_data, seed):

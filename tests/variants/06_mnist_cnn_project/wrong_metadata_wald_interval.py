@@ -1,4 +1,5 @@
 """Wrong: model_metadata's interval is the textbook normal (Wald) interval, not Wilson's."""
+
 MUST_FAIL = ["test_model_metadata_accuracy"]
 CELLS = {
     "metadata": '''def model_metadata(model, val_data, heldout_data, seed):

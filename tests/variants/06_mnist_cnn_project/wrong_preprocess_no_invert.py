@@ -1,4 +1,5 @@
 """Wrong: preprocess_digit forgets to invert the photo (dark ink stays dark, paper bright)."""
+
 MUST_FAIL = ["test_preprocess_digit_is_mnist_like", "test_preprocess_digit_keeps_accuracy"]
 CELLS = {
     "preprocess": '''def preprocess_digit(image):

@@ -1,4 +1,5 @@
 """Wrong: preprocess_digit scales the crop to 20 × 20 whatever its shape (the aspect ratio is lost)."""
+
 MUST_FAIL = ["test_preprocess_digit_is_mnist_like", "test_preprocess_digit_keeps_accuracy"]
 CELLS = {
     "preprocess": '''def preprocess_digit(image):
