@@ -242,15 +242,19 @@ class WorkerProcess:
 LIVE: set[WorkerProcess] = set()  # killed on the way out, however the judge ends
 
 
-def probe_signatures(source: str) -> dict[str, tuple[set[str], bool]]:
-    """``{probe: (keyword names, accepts **kwargs)}`` for the public functions of probes.py,
-    read with ``ast`` (the judge never runs probe code)."""
+def probe_signatures(source: str) -> dict[str, tuple[set[str], set[str], bool]]:
+    """``{probe: (keyword names, required names, accepts **kwargs)}`` for the public functions
+    of probes.py, read with ``ast`` (the judge never runs probe code)."""
     out = {}
     for node in ast.parse(source).body:
         if isinstance(node, ast.FunctionDef) and not node.name.startswith("_"):
             args = node.args
-            names = [a.arg for a in args.posonlyargs + args.args][1:] + [a.arg for a in args.kwonlyargs]
-            out[node.name] = (set(names), args.kwarg is not None)
+            positional = [a.arg for a in args.posonlyargs + args.args][1:]  # after nb
+            optional = positional[len(positional) - len(args.defaults):] if args.defaults else []
+            keywords = [a.arg for a in args.kwonlyargs]
+            kw_optional = [a.arg for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None]
+            names = set(positional) | set(keywords)
+            out[node.name] = (names, names - set(optional) - set(kw_optional), args.kwarg is not None)
     return out
 
 
@@ -373,8 +377,8 @@ class Submission:
         signature = self.probes.get(probe)
         if signature is None:
             raise GraderError(f"the grader asked for probe {probe!r}, which probes.py does not define")
-        names, any_keyword = signature
-        if not any_keyword and set(inputs) != names:
+        names, required, any_keyword = signature
+        if not required <= set(inputs) or not (any_keyword or set(inputs) <= names):
             raise GraderError(f"the grader called probe {probe!r} with {sorted(inputs)}; "
                               f"it takes {sorted(names)}")
         if self.error is None and not self.ran:
