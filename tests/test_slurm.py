@@ -94,6 +94,10 @@ def slurm():
             time.sleep(0.5)
         yield folder
     finally:
+        deadline = time.monotonic() + 30  # let cancelled jobs end before their slurmd does
+        while time.monotonic() < deadline and subprocess.run(
+                ["squeue", "-h"], capture_output=True, text=True, env=env).stdout.strip():
+            time.sleep(0.5)
         for name in ("slurmd", "slurmctld", "munged"):
             pid_file = folder / f"{name}.pid"
             if pid_file.is_file():
