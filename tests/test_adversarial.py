@@ -23,6 +23,8 @@ from conftest import ROOT, grade_json, submit, with_solutions
 from dlcourse import sandbox
 from dlcourse.notebook import nbgrader_meta, read
 
+pytestmark = pytest.mark.slow  # every test here inspects one class run of attacks
+
 A = "01_logistic_regression"
 FULL = 16
 FAST = ["--workers", "2", "--limit", "cell_seconds=12", "--limit", "notebook_seconds=60",

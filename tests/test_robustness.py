@@ -16,6 +16,8 @@ import pytest
 
 from conftest import ROOT, grade_json, submit
 
+pytestmark = pytest.mark.slow  # every test here grades a class
+
 A = "01_logistic_regression"
 SOURCE = (ROOT / "source" / A / f"{A}.ipynb").read_text()
 RELEASE = (ROOT / "release" / A / f"{A}.ipynb").read_text()

@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, submit
+
 from dlcourse import demo
 from dlcourse.course import Course
 from dlcourse.notebook import read
@@ -79,7 +79,8 @@ def slurm():
     conf.write_text(CONF.format(host=host, ctld_port=free_port(), d_port=free_port(), dir=folder,
                                 cpus=os.cpu_count(), memory=8000))
     env = {**os.environ, "SLURM_CONF": str(conf)}
-    subprocess.run(["/usr/sbin/munged", "--force", f"--key-file={key}", f"--socket={folder}/munge.sock",
+    subprocess.run(["/usr/sbin/munged", "--force", f"--key-file={key}",
+                    f"--socket={folder}/munge.sock",
                     f"--pid-file={folder}/munged.pid", f"--log-file={folder}/munged.log",
                     f"--seed-file={folder}/munged.seed"], check=True, env=env)
     subprocess.run(["/usr/sbin/slurmctld", "-f", str(conf)], check=True, env=env)
@@ -133,7 +134,8 @@ def test_a_class_graded_on_slurm_workers(slurm, tmp_path):
         cluster.scale(jobs=2)
         with Client(cluster) as client:
             client.wait_for_workers(2, timeout=180)
-        jobs = subprocess.run(["squeue", "-h", "-o", "%i %T"], capture_output=True, text=True).stdout
+        jobs = subprocess.run(["squeue", "-h", "-o", "%i %T"], capture_output=True,
+                              text=True).stdout
         assert jobs.count("RUNNING") == 2, jobs
         out = tmp_path / "out"
         done = subprocess.run([sys.executable, "-m", "dlcourse", "--course", str(ROOT), "grade", A,

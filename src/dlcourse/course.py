@@ -7,16 +7,6 @@ import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
-ASSIGNMENTS = (
-    "01_logistic_regression",
-    "02_softmax_regression",
-    "03_shallow_networks",
-    "04_deep_networks",
-    "05_convolutional_networks",
-    "06_mnist_cnn_project",
-)
-
-
 @dataclass(frozen=True)
 class Limits:
     """What grading one submission may use. Times are **CPU seconds per thread share**: a cell
@@ -77,8 +67,13 @@ class Course:
         self.grading = self.root / "grading"  # git-ignored: working gradebook, feedback, results
 
     def assignments(self) -> list[str]:
-        """Assignments that have a source notebook, in course order."""
-        return [a for a in ASSIGNMENTS if (self.source / a).is_dir()]
+        """The course's assignments: each ``source/<name>/`` folder holding ``<name>.ipynb``,
+        sorted by folder name (so a numbered prefix sets the course order)."""
+        if not self.source.is_dir():
+            return []
+        return sorted(folder.name for folder in self.source.iterdir()
+                      if folder.is_dir() and not folder.name.startswith(".")
+                      and (folder / self.notebook_name(folder.name)).is_file())
 
     def require(self, assignment: str) -> str:
         """``assignment`` if this course has it, else ValueError naming the ones it has."""

@@ -104,6 +104,14 @@ class JudgePlugin:
                                "cell": marker.kwargs["cell"], "max_points": float(marker.kwargs["points"]),
                                "description": describe(item, marker), "hint": marker.kwargs.get("hint", "")})
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item):
+        """The running test's seed, for helpers that draw data without the fixture (the hidden
+        test set): recorded with the test, so a replay draws the same."""
+        from dlcourse import checks
+
+        checks.RUN["seed"] = derive_seed(self.seed_for(item.nodeid.split("::", 1)[-1]), "test set")
+
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
         outcome = yield
@@ -123,6 +131,9 @@ class JudgePlugin:
         elif report.skipped and entry["passed"]:
             entry["passed"] = False
             entry["message"] = "skipped"
+        if report.when == "call":  # numbers a grader measured (record_property), e.g. accuracy
+            entry.setdefault("metrics", {}).update(
+                {str(k): float(v) for k, v in report.user_properties if isinstance(v, (int, float))})
 
     def tests(self) -> list[dict]:
         out = []
@@ -135,7 +146,8 @@ class JudgePlugin:
                         "message": "" if passed else result["message"],
                         "description": item["description"], "hint": item["hint"],
                         "seed": self.seeds.get(item["name"]),
-                        "grader_error": bool(result.get("grader_error"))})
+                        "grader_error": bool(result.get("grader_error")),
+                        "metrics": result.get("metrics", {})})
         return out
 
 
@@ -159,7 +171,11 @@ def list_tests(course: Course, assignment: str) -> list[dict]:
 def run_graders(course: Course, assignment: str, submission, seed: int | None = None,
                 seeds: dict | None = None) -> dict:
     """Run the hidden graders against a started submission; return the judge's result."""
+    from dlcourse import checks, screening
+
     plugin = JudgePlugin(submission, seed, seeds)
+    checks.start_run(course.graders(assignment))  # flags: evidence for the instructor only
+    scanned = screening.scan(submission.cells)  # before a restart blanks a cell
     try:
         code = pytest.main(graders_argv(course, assignment), plugins=[plugin, sys.modules[__name__]])
     finally:
@@ -168,4 +184,4 @@ def run_graders(course: Course, assignment: str, submission, seed: int | None = 
         raise RuntimeError(f"pytest could not run the graders of {assignment} (exit {code})")
     return {"tests": plugin.tests(), "execution": submission.execution, "error": submission.error,
             "restarts": submission.restarts, "seed": plugin.base_seed, "seeds": dict(plugin.seeds),
-            "grader_errors": plugin.grader_errors}
+            "grader_errors": plugin.grader_errors, "flags": scanned + checks.flags()}

@@ -156,7 +156,7 @@ def choose(isolation: str) -> str:
 
 def _sweep_stale(age: float = 3600) -> None:
     """Remove our cgroups left empty by a judge that was killed (hours old: never a live one)."""
-    for folder in (CGROUP_ROOT, CGROUP_ROOT / "memory", CGROUP_ROOT / "pids"):
+    for folder in (CGROUP_ROOT, CGROUP_ROOT / "memory", CGROUP_ROOT / "pids", CGROUP_ROOT / "cpu"):
         for path in folder.glob("dlcourse-*"):
             try:
                 if time.time() - path.stat().st_mtime > age and not (path / "cgroup.procs").read_text().strip():
@@ -173,6 +173,19 @@ def _cgroup_layout(name: str, memory: int, processes: int) -> list[tuple[Path, d
             (CGROUP_ROOT / "pids" / name, {"pids.max": processes})]
 
 
+def _cpu_cgroup(name: str) -> tuple[Path, dict] | None:
+    """A CPU quota of the worker's thread share of the cores, where the machine has the
+    controller: a worker that forks a hundred busy processes cannot starve the other workers
+    (its own verdict is bounded by CPU-time limits already). Optional: none where absent."""
+    threads = max(1, int(os.environ.get("OMP_NUM_THREADS", "1") or 1))
+    quota = {"cpu.cfs_period_us": 100_000, "cpu.cfs_quota_us": 100_000 * threads}
+    if (CGROUP_ROOT / "cgroup.controllers").is_file():
+        return None  # v2: set on the unified cgroup below
+    if (CGROUP_ROOT / "cpu" / "cpu.cfs_quota_us").is_file():
+        return CGROUP_ROOT / "cpu" / name, quota
+    return None
+
+
 class Cgroups:
     """Fresh memory and pids cgroups per worker (v1 or v2), where the machine has them and we
     are root."""
@@ -182,7 +195,8 @@ class Cgroups:
         if os.geteuid() != 0:
             return
         _sweep_stale()
-        layout = _cgroup_layout(f"dlcourse-{uuid.uuid4().hex[:12]}", memory, processes)
+        name = f"dlcourse-{uuid.uuid4().hex[:12]}"
+        layout = _cgroup_layout(name, memory, processes)
         for path, settings in layout:
             try:
                 path.mkdir()
@@ -197,6 +211,19 @@ class Cgroups:
         if len(self.paths) < len(layout):
             self.remove()
             self.paths = []
+            return
+        cpu = _cpu_cgroup(name)
+        if cpu is not None:
+            try:
+                cpu[0].mkdir()
+                for key, value in cpu[1].items():
+                    (cpu[0] / key).write_text(str(value))
+                self.paths.append(cpu[0])
+            except OSError:
+                try:
+                    cpu[0].rmdir()
+                except OSError:
+                    pass
 
     @property
     def active(self) -> bool:
