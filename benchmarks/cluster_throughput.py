@@ -31,11 +31,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from conftest import submit
+from conftest import submit  # noqa: E402 (after the sys.path lines)
 
-from dlcourse import demo
-from dlcourse.course import Course
-from dlcourse.notebook import read
+from dlcourse import demo  # noqa: E402
+from dlcourse.course import Course  # noqa: E402
+from dlcourse.notebook import read  # noqa: E402
 
 A = "01_logistic_regression"
 

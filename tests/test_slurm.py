@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, submit
+
 from dlcourse import demo
 from dlcourse.course import Course
 from dlcourse.notebook import read
@@ -79,7 +79,8 @@ def slurm():
     conf.write_text(CONF.format(host=host, ctld_port=free_port(), d_port=free_port(), dir=folder,
                                 cpus=os.cpu_count(), memory=8000))
     env = {**os.environ, "SLURM_CONF": str(conf)}
-    subprocess.run(["/usr/sbin/munged", "--force", f"--key-file={key}", f"--socket={folder}/munge.sock",
+    subprocess.run(["/usr/sbin/munged", "--force", f"--key-file={key}",
+                    f"--socket={folder}/munge.sock",
                     f"--pid-file={folder}/munged.pid", f"--log-file={folder}/munged.log",
                     f"--seed-file={folder}/munged.seed"], check=True, env=env)
     subprocess.run(["/usr/sbin/slurmctld", "-f", str(conf)], check=True, env=env)
@@ -94,6 +95,10 @@ def slurm():
             time.sleep(0.5)
         yield folder
     finally:
+        deadline = time.monotonic() + 30  # let cancelled jobs end before their slurmd does
+        while time.monotonic() < deadline and subprocess.run(
+                ["squeue", "-h"], capture_output=True, text=True, env=env).stdout.strip():
+            time.sleep(0.5)
         for name in ("slurmd", "slurmctld", "munged"):
             pid_file = folder / f"{name}.pid"
             if pid_file.is_file():
@@ -129,7 +134,8 @@ def test_a_class_graded_on_slurm_workers(slurm, tmp_path):
         cluster.scale(jobs=2)
         with Client(cluster) as client:
             client.wait_for_workers(2, timeout=180)
-        jobs = subprocess.run(["squeue", "-h", "-o", "%i %T"], capture_output=True, text=True).stdout
+        jobs = subprocess.run(["squeue", "-h", "-o", "%i %T"], capture_output=True,
+                              text=True).stdout
         assert jobs.count("RUNNING") == 2, jobs
         out = tmp_path / "out"
         done = subprocess.run([sys.executable, "-m", "dlcourse", "--course", str(ROOT), "grade", A,

@@ -129,12 +129,6 @@ def judge_task(assignment: str, notebook_bytes: bytes, overrides: dict, graders:
     return judged
 
 
-def executing(dask_worker) -> list:
-    """The keys a worker is running now (``client.run``): a task merely assigned to it waits."""
-    return [key for key, task in dask_worker.state.tasks.items()
-            if task.state in ("executing", "long-running")]
-
-
 def noop_task(payload: bytes) -> dict:
     """The engine's own cost per task (benchmark): the same path, nothing graded."""
     from distributed import get_worker
@@ -172,10 +166,9 @@ def judged_pairs(course: Course, assignment: str, jobs: list, *, scheduler: str,
                  overrides: dict, run, seed: int | None = None, replay: dict | None = None):
     """Yield ``(job, judged)`` as the cluster finishes them, for :func:`dlcourse.grade.grade`.
 
-    ``run`` (:class:`dlcourse.grade.Run`) says when to stop: after a first Ctrl-C
-    (``run.draining``) no new task is submitted and queued ones are cancelled, the running
-    ones finish; once ``run.stopped`` (a second Ctrl-C, SIGTERM) or when the caller leaves
-    early, every task still queued or running is cancelled, so the workers stop their judges.
+    ``run`` is the class run's :class:`dlcourse.grade.Run` (made ``immediate`` on a cluster:
+    every signal stops at once); once it is stopped, or when the caller leaves early, every
+    task still queued or running is cancelled, so the workers stop their judges.
     """
     if not jobs:
         return  # nothing to grade: no need for the scheduler either
@@ -198,7 +191,7 @@ def judged_pairs(course: Course, assignment: str, jobs: list, *, scheduler: str,
         refused: list[str] = []
 
         def submit_more():
-            while pending and len(futures) < limit and not (run.draining or run.stopped):
+            while pending and len(futures) < limit and not run.stopped:
                 job = pending.pop(0)
                 if job.notebook is None:
                     yield job, {"error": job.problem or "no notebook was submitted"}
@@ -218,22 +211,10 @@ def judged_pairs(course: Course, assignment: str, jobs: list, *, scheduler: str,
                 futures[future] = job
                 done.add(future)
 
-        def drain():
-            """A first Ctrl-C: cancel what no worker has started; the running ones finish."""
-            running = {k for keys in client.run(executing).values() for k in keys}
-            queued = [f for f in futures if f.key not in running]
-            for future in queued:
-                futures.pop(future)
-            client.cancel(queued)
-
         yield from submit_more()
-        draining = False
         while futures:
             if run.stopped:
                 return
-            if run.draining and not draining:
-                draining = True
-                drain()
             batch = done.next_batch(block=False)
             if not batch:
                 if client.status not in ("running", "connecting"):
@@ -241,9 +222,7 @@ def judged_pairs(course: Course, assignment: str, jobs: list, *, scheduler: str,
                 time.sleep(0.1)
                 continue
             for future in batch:
-                job = futures.pop(future, None)
-                if job is None:
-                    continue  # cancelled by this run (a first Ctrl-C)
+                job = futures.pop(future)
                 if future.status == "finished":
                     judged = future.result()
                 elif future.status == "cancelled" or client.status not in ("running", "connecting"):

@@ -14,6 +14,7 @@ and the run goes on. Stopping the run stops all of its grading (see :class:`Run`
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import shutil
@@ -138,7 +139,10 @@ class Run:
     once. Nothing is half-written: a stopped judge's submission is not recorded at all.
     """
 
-    def __init__(self):
+    def __init__(self, immediate: bool = False):
+        """``immediate``: every signal stops the run at once (on a Dask cluster, where leaving
+        the loop is what cancels the cluster's tasks)."""
+        self.immediate = immediate
         self.procs: set[subprocess.Popen] = set()
         self.lock = threading.Lock()
         self.draining = False  # first Ctrl-C: finish what runs, start nothing new
@@ -172,6 +176,9 @@ class Run:
                 time.sleep(0.05)
 
     def on_signal(self, signum, frame) -> None:
+        if self.immediate:
+            self.stopped = signum
+            raise KeyboardInterrupt
         if signum == signal.SIGINT and not self.draining and not self.stopped:
             self.draining = True
             print("\ndlcourse: stopping after the submissions being graded now (Ctrl-C again to "
@@ -268,6 +275,15 @@ def _text(value, limit: int) -> str:
     return clean(value, limit) if isinstance(value, str) else ""
 
 
+def _metrics(got) -> dict:
+    """Numbers a grader measured with ``record_property`` (Module 6's test accuracy): judge-side."""
+    values = got.get("metrics") if isinstance(got, dict) else None
+    if not isinstance(values, dict):
+        return {}
+    return {_text(k, 40): float(v) for k, v in list(values.items())[:10]
+            if isinstance(k, str) and type(v) in (int, float) and math.isfinite(v)}
+
+
 def make_record(assignment: str, student: str, tests: list[dict], judged: dict) -> dict:
     """The result of one submission, in the documented JSON shape (plus execution details).
 
@@ -291,7 +307,8 @@ def make_record(assignment: str, student: str, tests: list[dict], judged: dict) 
                      "description": _text(test.get("description"), MESSAGE_CHARS),
                      "hint": _text(test.get("hint"), MESSAGE_CHARS),
                      "seed": seed if type(seed) is int else None,
-                     "grader_error": bool(got and got.get("grader_error") is True)})
+                     "grader_error": bool(got and got.get("grader_error") is True),
+                     "metrics": _metrics(got)})
     execution = []
     for cell in judged.get("execution") or []:
         if isinstance(cell, dict):
@@ -383,40 +400,35 @@ def write_log(out: Path, assignment: str, student: str, judged: dict, extra: str
     return path
 
 
-def record_submission(course: Course, assignment: str, job: Job, record: dict, out: Path, db: str,
+def record_submission(course: Course, assignment: str, job: Job, record: dict, out: Path, db,
                       timestamp=None) -> None:
-    """Results, feedback, the autograded copy, then the gradebook transaction (= graded).
-
-    ``timestamp`` is the hand-in time; the record's late penalty goes to the gradebook too."""
+    """Results, feedback, the autograded copy, then the gradebook transaction (= graded)."""
     saved = out / "results" / job.student / f"{assignment}.json"
     saved.parent.mkdir(parents=True, exist_ok=True)
     saved.with_suffix(".tmp").write_text(json.dumps(record, indent=1))
     saved.with_suffix(".tmp").replace(saved)
     feedback.write(record, out / "feedback", course)
     keep_autograded(course, assignment, job, out)
-    penalty = (record.get("late") or {}).get("penalty", 0.0)
     gradebook.record(db, assignment, job.student, cell_scores(record), timestamp,
-                     penalty)  # commit = graded
+                     (record.get("late") or {}).get("penalty", 0.0))  # commit = graded
 
 
 def local_pairs(course: Course, assignment: str, jobs: list[Job], *, isolation: str, budget: Limits,
-                overrides: dict, run: Run, seed: int | None, replay: dict | None, workers: int):
+                overrides: dict, workers: int, run: Run, seed: int | None, replay: dict | None):
     """Yield ``(job, judged)`` from judges on this machine, ``workers`` at a time; after a first
-    Ctrl-C (``run.draining``) nothing new starts, and leaving early cancels what has not."""
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+    Ctrl-C (``run.draining``) the submissions not yet started are dropped."""
+    pool = ThreadPoolExecutor(max_workers=max(1, workers))
+    try:
         futures = {pool.submit(run_judge, course, assignment, job, isolation, budget, overrides, run,
                                seed, (replay or {}).get(job.student)): job for job in jobs}
-        try:
-            for future in as_completed(futures):
-                if future.cancelled():
-                    continue
+        for future in as_completed(futures):
+            if run.draining:
+                for pending in futures:
+                    pending.cancel()
+            if not future.cancelled():
                 yield futures[future], future.result()
-                if run.draining:
-                    for pending in futures:
-                        pending.cancel()
-        finally:
-            for pending in futures:
-                pending.cancel()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def grade(course: Course, assignment: str, path: Path, *, student: str | None = None,
@@ -427,21 +439,21 @@ def grade(course: Course, assignment: str, path: Path, *, student: str | None = 
     """Grade one notebook or a class; record gradebook, feedback and results under ``out``.
 
     ``replay`` maps students to the seeds a previous run recorded (``record["seeds"]``), to
-    reproduce their grades. Raises :class:`GradingStopped` when the run is stopped by a signal.
-    ``scheduler`` (a Dask scheduler's address) grades on a cluster (:mod:`dlcourse.cluster`);
-    ``db`` is the gradebook's SQLAlchemy URL (default ``<out>/gradebook.db``); both default to
-    the environment and ``course.toml`` (:mod:`dlcourse.course_config`).
+    reproduce their grades. ``scheduler`` (a Dask scheduler's address) grades on a cluster;
+    ``db`` is the gradebook's SQLAlchemy URL (default: ``<out>/gradebook.db``); both default to
+    the environment and ``course.toml`` (:mod:`dlcourse.course_config`). Raises
+    :class:`GradingStopped` when the run is stopped by a signal.
     """
     course.require(assignment)
     scheduler = course_config.setting(course.root, "scheduler", scheduler)
-    if not scheduler:  # on a cluster, each worker resolves isolation and threads itself
+    if not scheduler:
         isolation = sandbox.choose(isolation)  # once per class run (and one warning, if reduced)
         # N workers share the cores: more threads than cores makes PyTorch's OpenMP pool crawl
         os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // max(1, workers))))
     overrides = limits or {}
     out = Path(out or course.grading)
-    db = gradebook.working_gradebook(
-        course.gradebook, course_config.setting(course.root, "db", db) or out / "gradebook.db")
+    db = gradebook.working_gradebook(course.gradebook,
+                                     course_config.setting(course.root, "db", db) or out / "gradebook.db")
     late_rule = deadlines.rule(course.graders(assignment) / "assignment.toml")
     if late_rule.due is not None:
         gradebook.set_duedate(db, assignment, late_rule.due)
@@ -463,30 +475,32 @@ def grade(course: Course, assignment: str, path: Path, *, student: str | None = 
             collected.extend(list_tests(course, assignment))
         return collected
 
-    run = Run()
+    run = Run(immediate=bool(scheduler))
     restore = run.install()
     bar = tqdm(total=len(todo), desc=f"grading {assignment}", unit="notebook", disable=not progress,
                file=sys.stderr)
     if scheduler:
         from dlcourse import cluster
 
-        pairs = cluster.judged_pairs(course, assignment, todo, scheduler=scheduler,
-                                     isolation=isolation, overrides=overrides, run=run, seed=seed,
-                                     replay=replay)
+        # the worker resolves "auto" itself; a task carries the overrides only (the same
+        # graders hash means the same assignment.toml limits)
+        pairs = cluster.judged_pairs(course, assignment, todo, scheduler=scheduler, isolation=isolation,
+                                     overrides=overrides, run=run, seed=seed, replay=replay)
     else:
         pairs = local_pairs(course, assignment, todo, isolation=isolation, budget=budget,
-                            overrides=overrides, run=run, seed=seed, replay=replay, workers=workers)
+                            overrides=overrides, workers=workers, run=run, seed=seed, replay=replay)
     try:
         if todo:
             import nbgrader.api  # noqa: F401 (slow to import: done while the judges run)
         for job, judged in pairs:
             if run.stopped or judged.get("stopped"):
                 continue  # never recorded: rerunning grades it
-            timestamp = deadlines.submitted_at(job.notebook)  # handed in, not graded, at
+            if scheduler and run.draining:
+                break  # leaving the loop cancels the cluster's remaining tasks
             try:
                 record = make_record(assignment, job.student, _tests_of(judged, all_tests), judged)
-                deadlines.apply(record, timestamp, gradebook.due_for(db, assignment, job.student),
-                                late_rule)
+                timestamp = deadlines.submitted_at(job.notebook)
+                deadlines.apply(record, timestamp, gradebook.due_for(db, assignment, job.student), late_rule)
                 write_log(out, assignment, job.student, judged)
                 record_submission(course, assignment, job, record, out, db, timestamp)
             except Exception:
@@ -501,18 +515,21 @@ def grade(course: Course, assignment: str, path: Path, *, student: str | None = 
                 record["grader_errors"] = 1
                 write_log(out, assignment, job.student, judged, trace)
                 try:
-                    record_submission(course, assignment, job, record, out, db, timestamp)
+                    record_submission(course, assignment, job, record, out, db, None)
                 except Exception:
                     write_log(out, assignment, job.student, judged, trace + "\n\n" + traceback.format_exc())
             records[job.student] = record
             bar.update()
+    except KeyboardInterrupt:
+        if not run.stopped:  # not ours: a Ctrl-C that came before our handler was installed
+            raise
     finally:
-        pairs.close()  # leaving early cancels what is still queued (locally or on the cluster)
+        pairs.close()  # leaving early cancels what is still queued or running
         bar.close()
         restore()
     if run.stopped or run.draining:
-        graded = [records[j.student] for j in jobs if j.student in records]
-        raise GradingStopped(graded, run.stopped or signal.SIGINT, len(jobs) - len(graded))
+        done = [records[j.student] for j in jobs if j.student in records]
+        raise GradingStopped(done, run.stopped or signal.SIGINT, len(jobs) - len(done))
     return [records[job.student] for job in jobs]
 
 
@@ -523,7 +540,7 @@ def table(records: list[dict]) -> str:
     for r in records:
         failed = [t["name"].removeprefix("test_") for t in r["tests"] if not t["passed"]]
         note = r.get("error") or (", ".join(failed[:4]) + (f" (+{len(failed) - 4} more)" if len(failed) > 4 else ""))
-        if r.get("late"):  # deadlines.apply: "late by 2 h 13 min: −10 % (1.6 points)"
+        if r.get("late"):
             note = f"{r['late']['text']}; {note}" if note else r["late"]["text"]
         lines.append(f"{printable(r['student'], newlines=False):<{width}}  {r['score']:>7g}  "
                      f"{r['max_score']:>5g}  {clean(note, 200, newlines=False)}")

@@ -41,9 +41,11 @@ def gradebook_summary(db: Path) -> list[tuple]:
             f"SELECT a.name, n.name, b.name, g.max_score, g.cell_type FROM grade_cells g "
             f"JOIN base_cell b ON g.id = b.id {nb}")]
         rows += [("solution",) + r for r in conn.execute(
-            f"SELECT a.name, n.name, b.name FROM solution_cells s JOIN base_cell b ON s.id = b.id {nb}")]
+            f"SELECT a.name, n.name, b.name FROM solution_cells s "
+            f"JOIN base_cell b ON s.id = b.id {nb}")]
         rows += [("source",) + r for r in conn.execute(
-            f"SELECT a.name, n.name, b.name, b.cell_type, b.locked, b.checksum FROM source_cell b {nb}")]
+            f"SELECT a.name, n.name, b.name, b.cell_type, b.locked, b.checksum "
+            f"FROM source_cell b {nb}")]
     return sorted(rows)
 
 
