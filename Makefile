@@ -1,5 +1,7 @@
 # The two commands of the README. Both set up what is missing first (scripts/setup.sh).
-.PHONY: setup demo test test-fast
+# `make test` (what CI runs): lint, then the fast tier, then the slow tier; both tiers run
+# even when the first fails, and it fails if either did. `make test-fast`: the fast tier only.
+.PHONY: setup demo lint test test-fast
 
 setup:
 	@bash scripts/setup.sh
@@ -7,8 +9,15 @@ setup:
 demo: setup
 	.venv/bin/dlcourse demo
 
-test: setup
-	.venv/bin/python -m pytest
+lint: setup
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+test: lint
+	@fast=0; slow=0; \
+	.venv/bin/python -m pytest -m "not slow" || fast=$$?; \
+	.venv/bin/python -m pytest -m slow || slow=$$?; \
+	[ $$fast -eq 0 ] && [ $$slow -eq 0 ]
 
 test-fast: setup
 	.venv/bin/python -m pytest -m "not slow"

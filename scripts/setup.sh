@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up everything the course needs on a fresh machine, idempotently:
-# bubblewrap (where apt can install it), a virtualenv cached outside the checkout and keyed by
+# bubblewrap and chromium (where apt can install them), a virtualenv cached outside the checkout and keyed by
 # a hash of the dependency spec, this checkout installed into it, and the MNIST data.
 # Prints nothing but progress; leaves `.venv` pointing at the virtualenv.
 set -euo pipefail
@@ -10,6 +10,19 @@ if ! command -v bwrap >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-ge
     echo "setup: installing bubblewrap"
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap) >/dev/null 2>&1 \
         || echo "setup: could not install bubblewrap; grading will use the reduced-isolation fallback"
+fi
+
+if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1 \
+        && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing chromium (the browser tests of the HTML pages)"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver) \
+        >/dev/null 2>&1 || echo "setup: could not install chromium; the browser tests will be skipped"
+fi
+
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing postgresql (the gradebook tests start a server of their own)"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql) >/dev/null 2>&1 \
+        || echo "setup: could not install postgresql; its tests will be skipped"
 fi
 
 PYTHON=${PYTHON:-python3.11}

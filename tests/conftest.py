@@ -9,11 +9,19 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from hypothesis import HealthCheck, settings
 
 from dlcourse.course import Course
 from dlcourse.notebook import nbgrader_meta
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# Property tests (tests/unit/): no per-example deadline (the machine may be busy), no example
+# database in the checkout; a failure prints its falsifying example, which is enough to replay.
+settings.register_profile(
+    "course", deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("course")
 
 
 @pytest.fixture(scope="session")
@@ -23,21 +31,29 @@ def course() -> Course:
 
 def dlcourse(*args: str, check: bool = True) -> subprocess.CompletedProcess:
     """Run the `dlcourse` command line as a user would."""
-    done = subprocess.run([sys.executable, "-m", "dlcourse", "--course", str(ROOT), *args],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "dlcourse", "--course", str(ROOT), *args],
+        capture_output=True,
+        text=True,
+    )
     if check and done.returncode != 0:
-        raise AssertionError(f"dlcourse {' '.join(args)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+        raise AssertionError(
+            f"dlcourse {' '.join(args)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
+        )
     return done
 
 
 def grade_json(assignment: str, path: Path, out: Path, *extra: str):
-    """`dlcourse grade --json`: a dict for one notebook, a list for a folder."""
-    done = dlcourse("grade", assignment, str(path), "--out", str(out), "--json", *extra)
+    """`dlcourse grade --format json`: a dict for one notebook, a list for a folder."""
+    done = dlcourse("grade", assignment, str(path), "--out", str(out), "--format", "json", *extra)
     return json.loads(done.stdout)
 
 
 def submit(folder: Path, student: str, assignment: str, nb) -> Path:
-    """Place a notebook in nbgrader's layout: folder/submitted/<student>/<assignment>/<assignment>.ipynb."""
+    """Place a notebook in nbgrader's layout.
+
+    The path is ``folder/submitted/<student>/<assignment>/<assignment>.ipynb``.
+    """
     target = folder / "submitted" / student / assignment
     target.mkdir(parents=True, exist_ok=True)
     path = target / f"{assignment}.ipynb"
@@ -50,8 +66,11 @@ def submit(folder: Path, student: str, assignment: str, nb) -> Path:
 
 def with_solutions(release_nb, source_nb, replace: dict[str, str] | None = None):
     """The release notebook with solution cells taken from the source, or replaced by `replace`."""
-    solved = {nbgrader_meta(c).get("grade_id"): c.source for c in source_nb.cells
-              if nbgrader_meta(c).get("solution")}
+    solved = {
+        nbgrader_meta(c).get("grade_id"): c.source
+        for c in source_nb.cells
+        if nbgrader_meta(c).get("solution")
+    }
     for cell in release_nb.cells:
         grade_id = nbgrader_meta(cell).get("grade_id")
         if grade_id in solved:

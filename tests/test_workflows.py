@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dlcourse.course import ASSIGNMENTS
+from dlcourse.course import Course
 
 ROOT = Path(__file__).resolve().parents[1]
+ASSIGNMENTS = Course(ROOT).assignments()
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml")) + sorted(
     (ROOT / "classroom" / ".github" / "workflows").glob("*.yml"))
 SELF_HOSTED_LABELS = ["gpu"]  # custom labels of self-hosted runners, for actionlint
@@ -33,8 +34,18 @@ with open(os.environ["STUB_LOG"], "a") as log:
 ok = a != os.environ.get("STUB_FAIL")
 tests = [dict(name="test_a", cell="c", points=1.0, max_points=1.0, passed=True, message=""),
          dict(name="test_b", cell="c", points=float(ok), max_points=1.0, passed=ok, message="" if ok else "wrong")]
-print(json.dumps(dict(assignment=a, student="s", score=1.0 + ok, max_score=2.0, tests=tests)))
+record = dict(assignment=a, student="s", score=1.0 + ok, max_score=2.0, tests=tests)
+if "--out" in args:  # the full record, as dlcourse grade saves it, naming the isolation used
+    saved = os.path.join(args[args.index("--out") + 1], "results", "s", a + ".json")
+    os.makedirs(os.path.dirname(saved), exist_ok=True)
+    used = os.environ.get("STUB_ISOLATION", "bwrap")
+    with open(saved, "w") as f:
+        json.dump(dict(record, grader=dict(isolation=used)), f)
+print(json.dumps(record))
 """
+SANDBOX_STEP = "Let bubblewrap create user namespaces"
+TESTS_GRADE = "Grade in the sandbox, and fail if any result ran with less"
+
 
 
 def actionlint() -> str:
@@ -90,6 +101,7 @@ def test_cpu_job_runs_make_test():
     assert any(s.get("run") == "make test" for s in test["steps"])
 
 
+@pytest.mark.slow
 def test_gpu_job_grades_every_assignment_on_a_self_hosted_runner(tmp_path, stubs):
     gpu = job(ROOT / ".github/workflows/gpu.yml", "grade-solutions")
     assert gpu["runs-on"][0] == "self-hosted" and set(SELF_HOSTED_LABELS) <= set(gpu["runs-on"])
@@ -120,7 +132,7 @@ def test_gpu_job_grades_every_assignment_on_a_self_hosted_runner(tmp_path, stubs
 def test_classroom_workflow_prints_points_and_reports_them(tmp_path, stubs):
     template = ROOT / "classroom"
     assignment = (template / "ASSIGNMENT").read_text().strip()
-    assert assignment in ASSIGNMENTS
+    assert assignment in Course(ROOT).assignments()
     assert (template / "README.md").is_file()
     grading = job(template / ".github/workflows/classroom.yml", "run-autograding-tests")
     graders = step(grading, "Fetch the hidden graders")
@@ -147,3 +159,58 @@ def test_classroom_workflow_prints_points_and_reports_them(tmp_path, stubs):
     result = json.loads(base64.b64decode(value))
     assert key == "result" and result["status"] == "fail" and result["max_score"] == 2
     assert [(t["status"], t["score"]) for t in result["tests"]] == [("pass", 1), ("fail", 0)]
+
+
+def _index(job_: dict, name: str) -> int:
+    return next(i for i, s in enumerate(job_["steps"]) if s.get("name") == name)
+
+
+@pytest.mark.parametrize("path, name, grading, check", [
+    (".github/workflows/tests.yml", "test", TESTS_GRADE, TESTS_GRADE),
+    (".github/workflows/gpu.yml", "grade-solutions", "Grade the solution notebooks",
+     "Fail unless every grade ran in the sandbox"),
+    ("classroom/.github/workflows/classroom.yml", "run-autograding-tests", "Grade the notebook",
+     "Fail unless grading ran in the sandbox")])
+def test_grading_asks_for_bwrap_and_fails_if_it_ran_with_less(path, name, grading, check):
+    """AppArmor is lifted before grading, grading asks for bwrap, and a check step follows."""
+    steps = job(ROOT / path, name)
+    lift = step(steps, SANDBOX_STEP)["run"]
+    assert "sysctl -w kernel.apparmor_restrict_unprivileged_userns=0" in lift
+    assert _index(steps, SANDBOX_STEP) < _index(steps, grading) <= _index(steps, check)
+    assert "--isolation bwrap" in step(steps, grading)["run"]
+    assert "-m dlcourse.isolation_check --expect bwrap" in step(steps, check)["run"]
+    if name == "test":  # the sandbox is checked before the suite runs
+        assert _index(steps, check) < next(i for i, s in enumerate(steps["steps"])
+                                           if s.get("run") == "make test")
+
+
+def test_gpu_job_fails_when_a_grade_ran_with_reduced_isolation(tmp_path, stubs):
+    gpu = job(ROOT / ".github/workflows/gpu.yml", "grade-solutions")
+    grade, check = step(gpu, "Grade the solution notebooks")["run"], step(
+        gpu, "Fail unless every grade ran in the sandbox")["run"]
+    course = tmp_path / "course"
+    for a in ASSIGNMENTS[:2]:
+        (course / "source" / a).mkdir(parents=True)
+    (course / ".venv").mkdir()
+    (course / ".venv" / "bin").symlink_to(stubs)
+    assert run_script(check, course, tmp_path).returncode != 0  # nothing graded: no proof
+    assert run_script(grade, course, tmp_path).returncode == 0
+    done = run_script(check, course, tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    run_script(grade, course, tmp_path, STUB_ISOLATION="rlimits")
+    done = run_script(check, course, tmp_path)
+    assert done.returncode != 0 and "isolation 'rlimits', not 'bwrap'" in done.stdout
+
+
+def test_classroom_job_fails_when_grading_ran_with_reduced_isolation(tmp_path, stubs):
+    grading = job(ROOT / "classroom/.github/workflows/classroom.yml", "run-autograding-tests")
+    grade, check = step(grading, "Grade the notebook")["run"], step(
+        grading, "Fail unless grading ran in the sandbox")["run"]
+    repo = tmp_path / "student"
+    repo.mkdir()
+    (repo / "ASSIGNMENT").write_text(ASSIGNMENTS[0] + "\n")
+    env = {"STUDENT": "alice", "GITHUB_OUTPUT": str(tmp_path / "output")}
+    for used, ok in (("bwrap", True), ("rlimits", False)):
+        assert run_script(grade, repo, tmp_path, STUB_ISOLATION=used, **env).returncode == 0
+        done = run_script(check, repo, tmp_path)
+        assert (done.returncode == 0) is ok, done.stdout + done.stderr

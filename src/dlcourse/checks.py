@@ -7,6 +7,9 @@ Any other exception in a grader counts as a failure with a neutral message.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -40,10 +43,59 @@ def mnist_test_split() -> tuple[torch.Tensor, torch.Tensor]:
     return _TEST_SPLIT["split"]
 
 
-def hidden_test_accuracy(nb, probe: str, name: str) -> float:
-    """Send the hidden test images to ``probe`` and score its labels with the judge's own."""
+def hidden_test_accuracy(nb, probe: str, name: str, *, seed: int | None = None,
+                         graders: Path | None = None) -> float:
+    """Send this run's hidden test set to ``probe``; score its labels with the judge's own.
+
+    The set is drawn from ``seed`` (by default derived from the running test's recorded seed,
+    so a replay draws the same set): a random subset of
+    MNIST's test split in random order, each image perturbed a little, mixed with unscored clean
+    images and the instructor's private set, if any (:mod:`dlcourse.testset`). What an honest
+    model would not answer is flagged for the instructor; flags never change the grade.
+    """
+    from dlcourse import testset
+
+    graders = graders or RUN.get("graders")
+    private, mode = testset.private_config(graders) if graders else (None, "beside")
     images, labels = mnist_test_split()
-    return accuracy(nb.call(probe, images=images), labels, name)
+    if seed is None:  # the running test's recorded seed, else a fresh draw
+        seed = RUN.get("seed", testset.draw_seed())
+    hidden = testset.draw(images, labels, seed,
+                          testset.load_private(private) if private else None, mode)
+    predictions = accuracy_input(nb.call(probe, images=hidden.images), hidden.labels, name)
+    result = testset.score(hidden, predictions)
+    for kind, evidence in testset.suspicions(result):
+        flag(kind, f"{name}: {evidence}")
+    return result.accuracy
+
+
+# --- flags: evidence for the instructor, never part of a grade -------------------------------
+
+RUN: dict = {}  # set by the judge for each grading run: {"graders": autograder/<a>/}
+_FLAGS: list[dict] = []
+
+
+def flag(kind: str, evidence: str) -> None:
+    """Note something an instructor should look at (e.g. a model that knows the test images).
+
+    Flags go into the judge's result as ``{"kind", "evidence", "test"}``; they never change a
+    grade. ``test`` is the hidden test that was running (pytest's PYTEST_CURRENT_TEST).
+    """
+    current = os.environ.get("PYTEST_CURRENT_TEST", "")
+    test = current.split("::", 1)[-1].rsplit(" (", 1)[0] if current else ""
+    _FLAGS.append({"kind": str(kind), "evidence": str(evidence)[:2000], "test": test})
+
+
+def start_run(graders: Path | None) -> None:
+    """A new grading run (one judge process grades one submission): forget earlier flags."""
+    RUN.clear()
+    RUN["graders"] = Path(graders) if graders else None
+    _FLAGS.clear()
+
+
+def flags() -> list[dict]:
+    """The flags raised so far in this grading run."""
+    return list(_FLAGS)
 
 
 def expect(condition, message: str) -> None:
@@ -85,9 +137,15 @@ def close(actual: torch.Tensor, expected: torch.Tensor, *, atol: float, rtol: fl
         ((actual - expected).abs() <= atol + rtol * expected.abs()).all())
 
 
-def accuracy(predictions, labels: torch.Tensor, name: str = "the predictions") -> float:
-    """Fraction of correct labels, after checking the predictions' type and shape."""
+def accuracy_input(predictions, labels: torch.Tensor,
+                   name: str = "the predictions") -> torch.Tensor:
+    """Predictions checked to be integer class indices of the labels' shape."""
     preds = tensor(predictions, name, shape=labels.shape)
     expect(not preds.is_floating_point() and not preds.is_complex(),
            f"{name} should be integer class indices, got {preds.dtype}")
-    return (preds.long() == labels).double().mean().item()
+    return preds.long()
+
+
+def accuracy(predictions, labels: torch.Tensor, name: str = "the predictions") -> float:
+    """Fraction of correct labels, after checking the predictions' type and shape."""
+    return (accuracy_input(predictions, labels, name) == labels).double().mean().item()

@@ -7,25 +7,21 @@ import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
-ASSIGNMENTS = (
-    "01_logistic_regression",
-    "02_softmax_regression",
-    "03_shallow_networks",
-    "04_deep_networks",
-    "05_convolutional_networks",
-    "06_mnist_cnn_project",
-)
-
-
 @dataclass(frozen=True)
 class Limits:
-    """Wall-clock limits for grading one submission (seconds)."""
+    """What grading one submission may use. Times are **CPU seconds per thread share**: a cell
+    may use ``cell_seconds × threads`` seconds of CPU time, where ``threads`` is the worker's
+    share of the cores (``OMP_NUM_THREADS``, set by ``dlcourse grade`` to cores / workers), so
+    a limit means the same on an idle and on a saturated machine. A wall-clock backstop of
+    3 × the limit + 60 s stops code that sleeps or waits instead of computing. See
+    docs/limits.md for the table."""
 
     notebook_seconds: float = 600  # running all the cells
     cell_seconds: float = 300  # one cell
     probe_seconds: float = 60  # one probe call
+    submission_seconds: float = 1200  # everything: the cells and all the probes together
     restarts: int = 3  # worker restarts after a cell or a probe ended its process
-    memory_mb: int = 6144  # the worker's memory (a cgroup limit under bubblewrap as root)
+    memory_mb: int = 6144  # the worker's memory (a cgroup limit, or address space under rlimits)
     processes: int = 256  # processes and threads the worker may have at once
 
 
@@ -37,7 +33,12 @@ def parse_limits(pairs) -> dict:
         key, _, value = pair.partition("=")
         if key not in types:
             raise ValueError(f"unknown limit {key!r}; known: {', '.join(types)}")
-        out[key] = int(value) if types[key] in (int, "int") else float(value)
+        try:
+            out[key] = int(value) if types[key] in (int, "int") else float(value)
+        except ValueError:
+            raise ValueError(f"limit {key} needs a number, got {value!r}") from None
+        if not out[key] > 0:
+            raise ValueError(f"limit {key} must be positive")
     return out
 
 
@@ -66,10 +67,16 @@ class Course:
         self.grading = self.root / "grading"  # git-ignored: working gradebook, feedback, results
 
     def assignments(self) -> list[str]:
-        """Assignments that have a source notebook, in course order."""
-        return [a for a in ASSIGNMENTS if (self.source / a).is_dir()]
+        """The course's assignments: each ``source/<name>/`` folder holding ``<name>.ipynb``,
+        sorted by folder name (so a numbered prefix sets the course order)."""
+        if not self.source.is_dir():
+            return []
+        return sorted(folder.name for folder in self.source.iterdir()
+                      if folder.is_dir() and not folder.name.startswith(".")
+                      and (folder / self.notebook_name(folder.name)).is_file())
 
-    def check(self, assignment: str) -> str:
+    def require(self, assignment: str) -> str:
+        """``assignment`` if this course has it, else ValueError naming the ones it has."""
         if assignment not in self.assignments():
             raise ValueError(f"unknown assignment {assignment!r}; this course has: "
                              + ", ".join(self.assignments()))

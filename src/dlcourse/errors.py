@@ -7,3 +7,8 @@ class GradeFailure(AssertionError):
 
 class ProbeError(RuntimeError):
     """Asking the student's code for an answer failed (it raised, timed out, sent garbage)."""
+
+
+class GraderError(RuntimeError):
+    """A bug on our side: a grader asked for a probe that does not exist or with the wrong
+    arguments, or raised an exception that is not a verdict. Shown to the instructor."""

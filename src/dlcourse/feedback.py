@@ -1,66 +1,106 @@
-"""A feedback report per student: score, each hidden test's verdict and message, broken cells.
+"""A feedback report per student that teaches: results grouped by exercise, what each hidden
+test checked, failures first with their hints, points per exercise, and how it was graded.
 
-Built only from the result record (test names, points, messages written for students, cell
-errors), never from the graders' code, so hidden tests and expected values cannot leak.
+Built only from the result record (descriptions and hints written for students, verdicts,
+messages, cell errors), never from the graders' code, so hidden tests and expected values
+cannot leak. Everything in a record may be student-controlled: it is shown through
+:func:`~dlcourse.pages.shown` (control characters escaped, lengths bounded) and rendered
+by an autoescaping Jinja2 template.
 """
 
 from __future__ import annotations
 
-import html
-from itertools import groupby
 from pathlib import Path
 
-STYLE = """
-body { font-family: system-ui, sans-serif; max-width: 52rem; margin: 2rem auto; color: #222; }
-table { border-collapse: collapse; width: 100%; margin-bottom: 1.5rem; }
-th, td { text-align: left; padding: .35rem .6rem; border-bottom: 1px solid #ddd; vertical-align: top; }
-.pass { color: #17663a; } .fail { color: #a32020; } .note { background: #fff6d6; padding: .6rem; }
-code { background: #f3f3f3; padding: 0 .2rem; }
-"""
+from dlcourse import pages
+from dlcourse.pages import shown
+from dlcourse.exercises import Exercise, by_cell
+
+MESSAGE_CHARS = 1000
 
 
-def _points(value: float) -> str:
-    return f"{value:g}"
+def _pts(value) -> str:
+    try:
+        return f"{float(value):g}"
+    except (TypeError, ValueError):
+        return shown(value, 20)
 
 
-def render(result: dict) -> str:
-    e = html.escape
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{e(result['assignment'])} — "
-             f"{e(result['student'])}</title><style>{STYLE}</style></head><body>",
-             f"<h1>{e(result['assignment'])}</h1>",
-             f"<p>Student: <b>{e(result['student'])}</b> · Score: <b>{_points(result['score'])} / "
-             f"{_points(result['max_score'])}</b></p>"]
-    if result.get("error"):
-        parts.append(f"<p class='note'>Your notebook could not be fully graded: {e(result['error'])}</p>")
-    for cell, tests in groupby(result["tests"], key=lambda t: t["cell"]):
-        tests = list(tests)
-        got = sum(t["points"] for t in tests)
-        total = sum(t["max_points"] for t in tests)
-        parts.append(f"<h2><code>{e(cell)}</code> — {_points(got)} / {_points(total)}</h2><table>"
-                     "<tr><th>check</th><th>points</th><th>result</th></tr>")
-        for t in tests:
-            verdict = ("<span class='pass'>passed</span>" if t["passed"]
-                       else f"<span class='fail'>failed</span>: {e(t['message'])}")
-            parts.append(f"<tr><td>{e(t['name'])}</td><td>{_points(t['points'])} / "
-                         f"{_points(t['max_points'])}</td><td>{verdict}</td></tr>")
-        parts.append("</table>")
-    broken = [c for c in result.get("execution", []) if c.get("status") != "ok"]
-    if broken:
-        parts.append("<h2>Cells that raised an error while your notebook ran</h2><table>"
-                     "<tr><th>cell</th><th>error</th></tr>")
-        for c in broken:
-            parts.append(f"<tr><td>{e(str(c.get('index', 0) + 1))} (<code>{e(str(c.get('id', '')))}</code>)"
-                         f"</td><td>{e(str(c.get('error', '')))}</td></tr>")
-        parts.append("</table>")
-    parts.append("</body></html>")
-    return "\n".join(parts)
+def _test(t: dict) -> dict:
+    name = shown(t.get("name", ""), 200)
+    return {"name": name, "what": shown(t.get("description") or name.removeprefix("test_"), 300),
+            "message": shown(t.get("message") or "failed", MESSAGE_CHARS),
+            "hint": shown(t.get("hint") or "", 500), "max_points": _pts(t.get("max_points", 0))}
 
 
-def write(result: dict, folder: Path) -> Path:
-    """Write ``<folder>/<student>/<assignment>/feedback.html`` (nbgrader's feedback layout)."""
+def _pairs(value) -> list[tuple[str, str]]:
+    if not isinstance(value, dict):
+        return []
+    return [(shown(k, 40), shown(v, 200)) for k, v in list(value.items())[:20]]
+
+
+def _seconds(value):
+    return f"{value:.1f}" if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _late(record: dict) -> dict | None:
+    """When the work was handed in and the late penalty, if any (``deadlines.apply``)."""
+    late = record.get("late")
+    if not isinstance(late, dict):
+        return None
+    return {"text": shown(late.get("text", ""), 200), "submitted": shown(record.get("submitted", ""), 40),
+            "due": shown(record.get("due", ""), 40), "raw": _pts(record.get("raw_score", record.get("score", 0)))}
+
+
+def view(record: dict, exercises: list[Exercise] | None = None) -> dict:
+    """The template's data: every field shown, made visible and bounded."""
+    exercises = exercises or []
+    owner = by_cell(exercises)
+    groups: dict[str, dict] = {}
+    for ex in exercises:
+        groups[ex.label] = {"label": ex.label, "tests": []}
+    for t in record.get("tests", []):
+        ex = owner.get(t.get("cell"))
+        label = ex.label if ex else f"Checks of {shown(t.get('cell'), 80)}"
+        groups.setdefault(label, {"label": label, "tests": []})["tests"].append(t)
+    sections, first = [], None
+    for group in groups.values():
+        tests = group["tests"]
+        if not tests:
+            continue
+        failed = [_test(t) for t in tests if not t.get("passed")]
+        sections.append({"label": group["label"], "failed": failed,
+                      "passed": [_test(t) for t in tests if t.get("passed")],
+                      "got": _pts(sum(float(t.get("points", 0)) for t in tests)),
+                      "total": _pts(sum(float(t.get("max_points", 0)) for t in tests))})
+        if failed and first is None:
+            first = {"exercise": group["label"], "test": failed[0]}
+    execution = [c for c in record.get("execution") or [] if isinstance(c, dict)]
+    broken = [{"index": shown(c.get("index", 0) + 1 if isinstance(c.get("index"), int) else "?", 10),
+               "id": shown(c.get("id", ""), 120), "error": shown(c.get("error", ""), MESSAGE_CHARS)}
+              for c in execution if c.get("status") != "ok"]
+    cell_seconds = sum(c["seconds"] for c in execution if isinstance(c.get("seconds"), (int, float)))
+    grading = next((record[k] for k in ("grading_seconds", "seconds", "elapsed") if k in record), None)
+    return {"assignment": shown(record.get("assignment", ""), 100),
+            "student": shown(record.get("student", ""), 130),
+            "score": _pts(record.get("score", 0)), "max_score": _pts(record.get("max_score", 0)),
+            "error": shown(record["error"], MESSAGE_CHARS) if record.get("error") else "",
+            "first": first, "exercises": sections, "broken": broken,
+            "late": _late(record),
+            "cell_seconds": _seconds(cell_seconds) if execution else None,
+            "grader": _pairs(record.get("grader")), "limits": _pairs(record.get("limits")),
+            "grading_seconds": _seconds(grading)}
+
+
+def render(result: dict, exercises: list[Exercise] | None = None) -> str:
+    return pages.render("feedback.html.j2", **view(result, exercises))
+
+
+def write(result: dict, folder: Path, course=None) -> Path:
+    """Write ``<folder>/<student>/<assignment>/feedback.html`` (nbgrader's feedback layout);
+    with the course, results are grouped by the assignment's exercises."""
+    from dlcourse.exercises import course_outline
+
+    exercises = course_outline(course, result["assignment"]) if course is not None else None
     out = Path(folder) / result["student"] / result["assignment"] / "feedback.html"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(render(result), encoding="utf-8")
-    tmp.replace(out)
-    return out
+    return pages.write(out, render(result, exercises))

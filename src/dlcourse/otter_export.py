@@ -73,7 +73,7 @@ def export(course: Course, assignment: str, out_dir: Path) -> Path:
     """Build ``<out_dir>/<assignment>-otter.zip`` with ``otter generate``."""
     from dlcourse.grade import list_tests
 
-    course.check(assignment)
+    course.require(assignment)
     out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     zip_path = out_dir / f"{assignment}-otter.zip"

@@ -12,7 +12,12 @@ import io
 import struct
 
 HEADER = struct.Struct("!Q")
-MAX_FRAME = 1 << 30  # 1 GiB: more than any probe answer needs, less than memory
+MAX_FRAME = 1 << 30  # 1 GiB: judge → worker (inputs such as test images)
+MAX_ANSWER = 128 << 20  # worker → judge: more than any probe answer needs
+MAX_ITEMS = 1_000_000  # containers and scalars in one answer: bounds the judge's decoding work
+MAX_DEPTH = 20
+MAX_INT = 1 << 63  # ints beyond int64 are refused (their text form can be huge)
+MAX_STRING = 100_000
 
 
 class ProtocolError(RuntimeError):
@@ -40,24 +45,41 @@ def decode(payload: bytes):
 PLAIN_SCALARS = (str, int, float, bool, type(None))
 
 
-def plain(obj, depth: int = 0):
-    """Return ``obj`` if it is built only of plain values and plain tensors, else raise."""
+def plain(obj):
+    """Return ``obj`` if it is built only of plain values and plain tensors, else raise.
+
+    Bounded work whatever arrives: at most MAX_ITEMS values, MAX_DEPTH levels, no int beyond
+    64 bits, no string over MAX_STRING characters.
+    """
     import torch
 
-    if depth > 20:
-        raise ProtocolError("data nested too deeply")
-    kind = type(obj)
-    if kind is torch.Tensor:
-        return obj
-    if kind in PLAIN_SCALARS:
-        return obj
-    if kind in (list, tuple):
-        return kind(plain(item, depth + 1) for item in obj)
-    if kind is dict:
-        if not all(type(key) in (str, int) for key in obj):
-            raise ProtocolError("dictionary keys must be strings or integers")
-        return {key: plain(value, depth + 1) for key, value in obj.items()}
-    raise ProtocolError(f"a value of type {kind.__name__} is not plain data")
+    budget = [MAX_ITEMS]
+
+    def walk(item, depth):
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise ProtocolError(f"data with more than {MAX_ITEMS:,} values")
+        if depth > MAX_DEPTH:
+            raise ProtocolError("data nested too deeply")
+        kind = type(item)
+        if kind is torch.Tensor:
+            return item
+        if kind is int and not -MAX_INT <= item < MAX_INT:
+            raise ProtocolError("an integer too large for 64 bits")
+        if kind is str and len(item) > MAX_STRING:
+            raise ProtocolError(f"a string of more than {MAX_STRING:,} characters")
+        if kind in PLAIN_SCALARS:
+            return item
+        if kind in (list, tuple):
+            return kind(walk(x, depth + 1) for x in item)
+        if kind is dict:
+            if not all(type(key) is str or (type(key) is int and -MAX_INT <= key < MAX_INT)
+                       for key in item):
+                raise ProtocolError("dictionary keys must be strings or integers")
+            return {key: walk(value, depth + 1) for key, value in item.items()}
+        raise ProtocolError(f"a value of type {kind.__name__} is not plain data")
+
+    return walk(obj, 0)
 
 
 def write_frame(stream, obj) -> None:

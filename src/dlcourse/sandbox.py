@@ -52,14 +52,33 @@ def worker_command(python: str | None = None) -> list[str]:
     return [python or sys.executable, "-I", "-c", boot]
 
 
-def memory_limit() -> int:
-    """Address-space cap for the rlimits fallback: 3/4 of memory, at least the 4 GiB torch needs."""
-    physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    return max(4 * GiB, physical * 3 // 4)
+def memory_limit(memory: int) -> int:
+    """Address-space cap where no cgroup bounds memory: twice the memory limit (address space
+    runs ahead of memory used), at least the 4 GiB ``import torch`` reserves."""
+    warn_once("memory-as-address-space", "no memory cgroup here: the worker's memory limit is "
+              "enforced as an address-space limit (RLIMIT_AS), which is approximate")
+    return max(4 * GiB, 2 * memory)
+
+
+def _die_with_parent(sig: int = signal.SIGKILL) -> None:
+    """Linux ``PR_SET_PDEATHSIG``: this process gets ``sig`` when its parent (the judge) dies."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, sig, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def warn_once(key: str, message: str) -> None:
+    if key not in _warned:
+        _warned.append(key)
+        print(f"dlcourse: {message}", file=sys.stderr)
 
 
 def _rlimits(address_space: int | None, processes: int):
     def apply():  # in the child, between fork and exec
+        _die_with_parent()
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         resource.setrlimit(resource.RLIMIT_FSIZE, (GiB, GiB))
         resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024))
@@ -76,7 +95,10 @@ def has_gpu() -> bool:
 def worker_env(scratch: Path, data_dir: Path) -> dict:
     """A small, explicit environment: nothing of the judge's leaks into the worker."""
     env = {key: os.environ[key] for key in ("PATH", "LANG", "LC_ALL", "CUDA_VISIBLE_DEVICES",
-                                            "OMP_NUM_THREADS", "MKL_NUM_THREADS") if key in os.environ}
+                                            "MKL_NUM_THREADS", "DLCOURSE_RUN_ID") if key in os.environ}
+    # the thread share the judge's CPU-time limits are sized for; threads that wait sleep
+    # instead of spinning, so a busy machine does not inflate the CPU time a cell is charged
+    env.update(OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"), OMP_WAIT_POLICY="PASSIVE")
     env.update(HOME=str(scratch), TMPDIR=str(scratch), MPLCONFIGDIR=str(scratch),
                MPLBACKEND="Agg", DLCOURSE_GRADING="1", DLCOURSE_DATA=str(data_dir),
                PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1")
@@ -121,11 +143,12 @@ def choose(isolation: str) -> str:
         raise ValueError(f"isolation must be one of {ISOLATIONS}")
     if isolation == "auto":
         isolation = "bwrap" if bwrap_works() else "rlimits"
-    if isolation == "rlimits" and not _warned:
-        _warned.append(isolation)
-        print("dlcourse: bubblewrap is not available; student code runs in a plain subprocess with "
-              "resource limits (reduced isolation: it can read what the grader's user can read)",
-              file=sys.stderr)
+    elif isolation == "bwrap" and not bwrap_works():
+        raise RuntimeError("--isolation bwrap was asked for, but bubblewrap cannot create a sandbox "
+                           "here (not installed, or user namespaces are blocked: see docs/security.md)")
+    if isolation == "rlimits":
+        warn_once("rlimits", "bubblewrap is not available; student code runs in a plain subprocess with "
+                  "resource limits (reduced isolation: it can read what the grader's user can read)")
     return isolation
 
 
@@ -133,8 +156,8 @@ def choose(isolation: str) -> str:
 
 def _sweep_stale(age: float = 3600) -> None:
     """Remove our cgroups left empty by a judge that was killed (hours old: never a live one)."""
-    for controller in ("memory", "pids"):
-        for path in (CGROUP_ROOT / controller).glob("dlcourse-*"):
+    for folder in (CGROUP_ROOT, CGROUP_ROOT / "memory", CGROUP_ROOT / "pids", CGROUP_ROOT / "cpu"):
+        for path in folder.glob("dlcourse-*"):
             try:
                 if time.time() - path.stat().st_mtime > age and not (path / "cgroup.procs").read_text().strip():
                     path.rmdir()
@@ -142,8 +165,30 @@ def _sweep_stale(age: float = 3600) -> None:
                 pass
 
 
+def _cgroup_layout(name: str, memory: int, processes: int) -> list[tuple[Path, dict]]:
+    """Where a worker's cgroups go: one unified cgroup (v2), or one per controller (v1)."""
+    if (CGROUP_ROOT / "cgroup.controllers").is_file():  # cgroup v2
+        return [(CGROUP_ROOT / name, {"memory.max": memory, "pids.max": processes})]
+    return [(CGROUP_ROOT / "memory" / name, {"memory.limit_in_bytes": memory}),
+            (CGROUP_ROOT / "pids" / name, {"pids.max": processes})]
+
+
+def _cpu_cgroup(name: str) -> tuple[Path, dict] | None:
+    """A CPU quota of the worker's thread share of the cores, where the machine has the
+    controller: a worker that forks a hundred busy processes cannot starve the other workers
+    (its own verdict is bounded by CPU-time limits already). Optional: none where absent."""
+    threads = max(1, int(os.environ.get("OMP_NUM_THREADS", "1") or 1))
+    quota = {"cpu.cfs_period_us": 100_000, "cpu.cfs_quota_us": 100_000 * threads}
+    if (CGROUP_ROOT / "cgroup.controllers").is_file():
+        return None  # v2: set on the unified cgroup below
+    if (CGROUP_ROOT / "cpu" / "cpu.cfs_quota_us").is_file():
+        return CGROUP_ROOT / "cpu" / name, quota
+    return None
+
+
 class Cgroups:
-    """A fresh memory and pids cgroup per worker, where the machine has them and we are root."""
+    """Fresh memory and pids cgroups per worker (v1 or v2), where the machine has them and we
+    are root."""
 
     def __init__(self, memory: int, processes: int):
         self.paths: list[Path] = []
@@ -151,9 +196,8 @@ class Cgroups:
             return
         _sweep_stale()
         name = f"dlcourse-{uuid.uuid4().hex[:12]}"
-        for controller, settings in (("memory", {"memory.limit_in_bytes": memory}),
-                                     ("pids", {"pids.max": processes})):
-            path = CGROUP_ROOT / controller / name
+        layout = _cgroup_layout(name, memory, processes)
+        for path, settings in layout:
             try:
                 path.mkdir()
                 for key, value in settings.items():
@@ -164,9 +208,22 @@ class Cgroups:
                     path.rmdir()
                 except OSError:
                     pass
-        if len(self.paths) < 2:
+        if len(self.paths) < len(layout):
             self.remove()
             self.paths = []
+            return
+        cpu = _cpu_cgroup(name)
+        if cpu is not None:
+            try:
+                cpu[0].mkdir()
+                for key, value in cpu[1].items():
+                    (cpu[0] / key).write_text(str(value))
+                self.paths.append(cpu[0])
+            except OSError:
+                try:
+                    cpu[0].rmdir()
+                except OSError:
+                    pass
 
     @property
     def active(self) -> bool:
@@ -240,9 +297,12 @@ def spawn_worker(isolation: str, scratch: Path, data_dir: Path, env: dict, *, me
     """Start a worker with pipes on stdin/stdout/stderr; return it and its cgroups (if any)."""
     pipes = dict(stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     if isolation == "rlimits":
-        limit = None if has_gpu() else memory_limit()  # CUDA reserves far more address space than it uses
+        limit = None if has_gpu() else memory_limit(memory)  # CUDA reserves far more address space
+        if os.geteuid() == 0:
+            warn_once("nproc-root", "the process limit cannot be enforced for root without a pids "
+                      "cgroup (RLIMIT_NPROC does not apply to root)")
         proc = subprocess.Popen(worker_command(), cwd=scratch, env=env, start_new_session=True,
-                                preexec_fn=_rlimits(limit, 4096), **pipes)
+                                preexec_fn=_rlimits(limit, processes), **pipes)
         return proc, None
     env = dict(env, HOME="/scratch", TMPDIR="/scratch", MPLCONFIGDIR="/scratch", DLCOURSE_DATA="/data")
     readable = _readable_paths()
@@ -250,7 +310,8 @@ def spawn_worker(isolation: str, scratch: Path, data_dir: Path, env: dict, *, me
         args = _bwrap_args([(p, p) for p in readable], str(data_dir), 1 * GiB)
         proc = subprocess.Popen(args + ["--", *worker_command(os.path.join(os.path.realpath(sys.prefix), "bin", "python"))],
                                 env=env, start_new_session=True,
-                                preexec_fn=_rlimits(None if has_gpu() else memory_limit(), 4096), **pipes)
+                                preexec_fn=_rlimits(None if has_gpu() else memory_limit(memory), processes),
+                                **pipes)
         return proc, None
     # As root: cgroups, a private mount namespace that makes the needed folders reachable at
     # staging mount points, then drop to an unprivileged uid, then bubblewrap.
@@ -272,9 +333,12 @@ def spawn_worker(isolation: str, scratch: Path, data_dir: Path, env: dict, *, me
         + [f"mount --bind {shlex.quote(src)} {shlex.quote(dst)}" for src, dst in zip(sources, stage)]
         + ["exec " + shlex.join(drop + inner)])
     cmd = ["unshare", "--mount", "--propagation", "private", "--", "sh", "-ec", script]
+    if not cgroups.active:
+        warn_once("no-cgroups", "no memory/pids cgroups could be made: memory is bounded as address "
+                  "space, and the process limit by RLIMIT_NPROC of the sandbox user")
     proc = subprocess.Popen(cmd, env=env, start_new_session=True,
-                            preexec_fn=_rlimits(None if cgroups.active or has_gpu() else memory_limit(),
-                                                4096), **pipes)
+                            preexec_fn=_rlimits(None if cgroups.active or has_gpu() else memory_limit(memory),
+                                                4096 if cgroups.active else processes), **pipes)
     return proc, cgroups
 
 

@@ -6,16 +6,22 @@ a grade: it only executes code and sends back tensors and plain values. The judg
 every answer itself.
 
 Messages (each a :mod:`dlcourse.protocol` frame):
-  judge → worker  {"op": "setup", "probes": <probe module source>, "cell_seconds": s}
+  judge → worker  {"op": "setup", "probes": <probe module source>, "cell_cpu": s, "notebook_cpu": s}
                   {"op": "run", "cells": [{"id", "source"}, ...]}
-                  {"op": "probe", "name": str, "inputs": dict, "seconds": s}
-  worker → judge  {"event": "cell", "index", "id", "status", "error", "seconds"} per cell,
-                  then {"done": True, ...} for each request.
+                  {"op": "probe", "name": str, "inputs": dict, "cpu": s}
+  worker → judge  {"event": "cell", "index", "id", "status", "error", "seconds", "cpu"} per cell,
+                  then {"done": True, "cpu": s, ...} for each request.
+
+Time limits are in **CPU seconds** of this process (all its threads: ``ITIMER_PROF``), so a
+busy grading machine, which stretches wall-clock time, changes no verdict. The judge enforces
+the same limits from outside (it measures the worker's process tree and stops it), and a
+wall-clock backstop stops code that sleeps or waits.
 """
 
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import sys
 import time
@@ -116,7 +122,8 @@ class Worker:
     def __init__(self, inbox, outbox):
         self.inbox, self.outbox = inbox, outbox
         self.probes: dict = {}
-        self.cell_seconds = 120.0
+        self.cell_cpu = 120.0
+        self.notebook_cpu = 600.0
         self.shell = None
         self.nb = None
 
@@ -124,7 +131,8 @@ class Worker:
     def setup(self, msg):
         import torch
 
-        self.cell_seconds = float(msg.get("cell_seconds", 120))
+        self.cell_cpu = float(msg.get("cell_cpu", 120))
+        self.notebook_cpu = float(msg.get("notebook_cpu", 600))
         module: dict = {"__name__": "dlcourse_probes"}
         exec(compile(msg["probes"], "<probes>", "exec"), module)
         self.probes = {k: v for k, v in module.items() if callable(v) and not k.startswith("_")}
@@ -139,48 +147,57 @@ class Worker:
         from dlcourse import protocol
 
         failures = 0
+        started = cpu_seconds()
         for index, cell in enumerate(msg["cells"]):
-            start = time.monotonic()
-            error = self._run_cell(cell["source"])
+            start, start_cpu = time.monotonic(), cpu_seconds()
+            left = self.notebook_cpu - (start_cpu - started)
+            if left <= 0:
+                error = "skipped: the notebook had used all of its CPU time"
+            else:
+                error = self._run_cell(cell["source"], min(self.cell_cpu, left))
             _leave_if_forked()
             if error:
                 failures += 1
             protocol.write_frame(self.outbox, {
                 "event": "cell", "index": index, "id": cell.get("id", ""),
                 "status": "error" if error else "ok", "error": error,
-                "seconds": round(time.monotonic() - start, 3)})
+                "seconds": round(time.monotonic() - start, 3),
+                "cpu": round(cpu_seconds() - start_cpu, 3)})
         return {"cells": len(msg["cells"]), "failed": failures}
 
-    def _run_cell(self, source: str) -> str:
-        signal.setitimer(signal.ITIMER_REAL, self.cell_seconds)
+    def _run_cell(self, source: str, cpu: float) -> str:
+        signal.setitimer(signal.ITIMER_PROF, cpu)
         try:
             result = self.shell.run_cell(source, store_history=False, silent=False)
         except TimeLimit:
-            return "time limit reached"
+            return f"time limit reached (the cell used its {cpu:g} s of CPU time)"
         except BaseException as exc:  # e.g. an exception escaping IPython itself
             return describe(exc)
         finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.setitimer(signal.ITIMER_PROF, 0)
             _close_figures()
         exc = result.error_in_exec or result.error_before_exec
+        if isinstance(exc, TimeLimit):
+            return f"time limit reached (the cell used its {cpu:g} s of CPU time)"
         return describe(exc) if exc is not None else ""
 
     def probe(self, msg):
         fn = self.probes.get(msg["name"])
         if fn is None:
-            return {"ok": False, "error": f"unknown probe {msg['name']!r}"}
-        signal.setitimer(signal.ITIMER_REAL, float(msg.get("seconds", 60)))
+            return {"ok": False, "error": f"unknown probe {msg['name']!r}", "grader_error": True}
+        cpu = float(msg.get("cpu", 60))
+        signal.setitimer(signal.ITIMER_PROF, cpu)
         try:
             value = fn(self.nb, **msg.get("inputs", {}))
             value = sanitize(value)
         except MissingName as exc:
             return {"ok": False, "error": str(exc)}
         except TimeLimit:
-            return {"ok": False, "error": f"your code did not finish within {msg.get('seconds', 60):g} s"}
+            return {"ok": False, "error": f"your code did not finish within its {cpu:g} s of CPU time"}
         except BaseException as exc:  # SystemExit and KeyboardInterrupt included
             return {"ok": False, "error": f"your code raised {describe(exc)}"}
         finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.setitimer(signal.ITIMER_PROF, 0)
             _leave_if_forked()
         return {"ok": True, "value": value}
 
@@ -196,6 +213,7 @@ class Worker:
                 return
             reply = handlers[msg["op"]](msg)
             reply["done"] = True
+            reply["cpu"] = cpu_seconds()
             try:
                 protocol.write_frame(self.outbox, reply)
             except Exception as exc:  # an answer that cannot be encoded
@@ -204,6 +222,12 @@ class Worker:
 
 
 WORKER_PID = os.getpid()
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process (all threads) and of its children that have ended."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def _leave_if_forked():
@@ -232,7 +256,7 @@ def main():
     os.dup2(devnull, 0)
     os.dup2(2, 1)
     sys.stdout = os.fdopen(1, "w", buffering=1, closefd=False)
-    signal.signal(signal.SIGALRM, _alarm)
+    signal.signal(signal.SIGPROF, _alarm)
     os.environ.setdefault("MPLBACKEND", "Agg")
     import torch  # noqa: F401 (now, while the judge is still importing its own)
     from IPython.core.interactiveshell import InteractiveShell  # noqa: F401
