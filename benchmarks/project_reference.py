@@ -4,7 +4,7 @@ Executes the final project's solution notebook in a fresh Jupyter kernel (nbclie
 extra cell at the end that measures ``mnist_model`` on the 10,000 official test digits (allowed
 here: this is not a grading run). Goals from the course's spec: test accuracy >= 99.3 % (the
 margin above the graders' 99 % bar), the training cell <= 90 s and the whole notebook <= 4 min
-on 2 CPU cores.
+on 2 CPU cores; on a GPU the training cell should take <= 5 s (the data stay on the device).
 
     .venv/bin/python benchmarks/project_reference.py     # save the output in benchmarks/results/
 """
@@ -57,8 +57,16 @@ def main():
     print(f"date: {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}; {cpu}, "
           f"{os.cpu_count()} cores; load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     print(f"{accuracy} (goal >= 99.3%)")
-    print(f"training cell: {seconds(training):.1f} s (goal <= 90 s on 2 CPU cores)")
+    import torch
+
+    card = torch.cuda.get_device_name() if torch.cuda.is_available() else "no GPU"
+    print(f"device: {card}")
+    goal = "<= 5 s on a GPU" if torch.cuda.is_available() else "<= 90 s on 2 CPU cores"
+    print(f"training cell: {seconds(training):.1f} s (goal {goal})")
     print(f"whole notebook, kernel start included: {total:.1f} s (goal <= 240 s)")
+    for cell in nb.cells:  # the ablation and the other long cells, for the time budget
+        if cell.cell_type == "code" and seconds(cell) > 5 and cell is not training:
+            print(f"  cell taking {seconds(cell):.1f} s: {cell.source.splitlines()[0][:60]}")
 
 
 if __name__ == "__main__":

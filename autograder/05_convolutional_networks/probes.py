@@ -12,6 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from dlcourse.probing import predict_labels
+
 # --- helpers -----------------------------------------------------------------------------
 
 
@@ -117,6 +119,7 @@ class _CallOrderNet(nn.Module):
 
 
 def conv_output_size(nb, configs):
+    """conv_output_size's answer for each configuration."""
     return [
         nb.conv_output_size(
             c["size"],
@@ -128,6 +131,7 @@ def conv_output_size(nb, configs):
 
 
 def pool_output_size(nb, configs):
+    """pool_output_size's answer for each configuration (defaults left out when not given)."""
     return [
         nb.pool_output_size(
             c["size"],
@@ -142,12 +146,14 @@ def pool_output_size(nb, configs):
 
 
 def conv2d(nb, x, weight, bias, options):
+    """conv2d's output for the judge's input, weights, bias and options."""
     with _count_calls(_CONV_BUILTINS) as calls:
         out = nb.conv2d(x, weight, bias, **options)
     return {"out": out, "builtin_calls": calls[0]}
 
 
 def max_pool2d(nb, x, kernel_size, options):
+    """max_pool2d's output for the judge's input and options."""
     with _count_calls(_POOL_BUILTINS) as calls:
         out = nb.max_pool2d(x, kernel_size, **options)
     return {"out": out, "builtin_calls": calls[0]}
@@ -157,6 +163,7 @@ def max_pool2d(nb, x, kernel_size, options):
 
 
 def simple_cnn(nb, in_channels, num_classes, x, seed):
+    """A fresh SimpleCNN's output for x, its leaf-module calls with their output shapes, and its parameter count."""
     torch.manual_seed(seed)
     model = nb.SimpleCNN(in_channels=in_channels, num_classes=num_classes)
     out, calls = _leaf_calls(model, x)
@@ -167,11 +174,13 @@ def simple_cnn(nb, in_channels, num_classes, x, seed):
 
 
 def activation_shapes_sequential(nb, groups, x, seed):
+    """activation_shapes for a nested nn.Sequential built from the judge's layer specs."""
     torch.manual_seed(seed)
     return nb.activation_shapes(_build_sequential(groups), x)
 
 
 def activation_shapes_call_order(nb, channels, height, width, num_classes, x, seed):
+    """activation_shapes for a model that calls its modules out of creation order (one twice)."""
     torch.manual_seed(seed)
     return nb.activation_shapes(_CallOrderNet(channels, height, width, num_classes), x)
 
@@ -291,20 +300,14 @@ def to_device(nb, batch, device):
 
 def mnist_predictions(nb, images):
     """The digits mnist_model predicts for images in [0, 1] of shape (N, 1, 28, 28)."""
-    model = nb.mnist_model
-    device = next(model.parameters()).device
-    model.eval()
-    predictions = []
-    with torch.no_grad():
-        for i in range(0, len(images), 1000):
-            predictions.append(model(images[i : i + 1000].to(device)).argmax(dim=1).cpu())
-    return torch.cat(predictions)
+    return predict_labels(nb.mnist_model, images, default_device=nb.device)
 
 
 # --- Exercise 7: BasicBlock -------------------------------------------------------------------
 
 
 def basic_block(nb, configs, inputs, seed):
+    """Each fresh BasicBlock's output for its input, and its parameter count."""
     results = []
     for (in_channels, out_channels, stride), x in zip(configs, inputs):
         torch.manual_seed(seed)
@@ -337,6 +340,7 @@ def basic_block_zeroed(nb, in_channels, out_channels, stride, x, seed, zero_all)
 
 
 def resnet18_outputs(nb, num_classes, inputs, seed):
+    """A fresh ResNet18's eval-mode logits for each input."""
     outs = []
     for x in inputs:
         torch.manual_seed(seed)

@@ -417,7 +417,7 @@ def metadata_probe_model(nb, params, val_images, val_labels, heldout_images, hel
             model, (val_images, val_labels), (heldout_images, heldout_labels), seed
         )
     out = _json_round_trip(result)
-    out["torch_version"] = torch.__version__
+    out["torch_version"] = str(torch.__version__)
     out["device_after"] = str(model_device(model).type)
     out["device_before"] = str(torch.device(nb.device).type)
     return out
@@ -439,6 +439,6 @@ def bundle_metadata(nb):
         missing=False,
         n_parameters=sum(p.numel() for p in nb.mnist_model.parameters()),
         files=sorted(p.name for p in folder.iterdir())[:50],
-        torch_version=torch.__version__,
+        torch_version=str(torch.__version__),
     )
     return out
