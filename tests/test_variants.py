@@ -61,7 +61,6 @@ def graded(tmp_path_factory, course):
 
 
 @pytest.mark.slow
-@pytest.mark.slow
 def test_variant_files_are_well_formed(course):
     """Each variant replaces real solution cells and names real hidden tests."""
     from dlcourse.grade import list_tests
