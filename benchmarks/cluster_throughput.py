@@ -32,7 +32,6 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from conftest import submit  # noqa: E402 (after the sys.path lines)
-
 from dlcourse import demo  # noqa: E402
 from dlcourse.course import Course  # noqa: E402
 from dlcourse.notebook import read  # noqa: E402
@@ -48,8 +47,11 @@ def free_port() -> int:
 
 def build_class(folder: Path, n: int) -> Path:
     course = Course(ROOT)
-    kinds = [read(course.solution_notebook(A)), read(course.release_notebook(A)),
-             demo.partial(course, A)]
+    kinds = [
+        read(course.solution_notebook(A)),
+        read(course.release_notebook(A)),
+        demo.partial(course, A),
+    ]
     for i in range(n):
         submit(folder, f"s{i:03d}", A, kinds[i % 3])
     return folder
@@ -57,22 +59,50 @@ def build_class(folder: Path, n: int) -> Path:
 
 def grade(folder: Path, out: Path, *extra: str, env: dict) -> float:
     start = time.monotonic()
-    subprocess.run([sys.executable, "-m", "dlcourse", "--course", str(ROOT), "grade", A,
-                    str(folder), "--out", str(out), "--format", "json", *extra],
-                   check=True, capture_output=True, env=env)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dlcourse",
+            "--course",
+            str(ROOT),
+            "grade",
+            A,
+            str(folder),
+            "--out",
+            str(out),
+            "--format",
+            "json",
+            *extra,
+        ],
+        check=True,
+        capture_output=True,
+        env=env,
+    )
     return time.monotonic() - start
 
 
 def machine() -> dict:
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
-                if line.startswith("model name")), platform.processor())
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in open("/proc/cpuinfo")
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
     import dask
     import distributed
 
-    return {"host": platform.node(), "cpu": cpu, "cores": os.cpu_count(),
-            "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30),
-            "python": platform.python_version(), "dask": dask.__version__,
-            "distributed": distributed.__version__}
+    return {
+        "host": platform.node(),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30),
+        "python": platform.python_version(),
+        "dask": dask.__version__,
+        "distributed": distributed.__version__,
+    }
 
 
 def main():
@@ -80,34 +110,69 @@ def main():
     parser.add_argument("--students", type=int, default=30)
     parser.add_argument("--workers", type=int, default=2, help="local judges at once")
     parser.add_argument("--noop", type=int, default=200, help="no-op tasks to time")
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" /
-                        "cluster_throughput.json")
+    parser.add_argument(
+        "--out", type=Path, default=ROOT / "benchmarks" / "results" / "cluster_throughput.json"
+    )
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="dlcourse-bench-"))
     # one torch thread per judge, as the local run sets it (the workers share this machine)
-    env = {**os.environ, "DLCOURSE_ROOT": str(ROOT), "OMP_NUM_THREADS": "1",
-           "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
+    env = {
+        **os.environ,
+        "DLCOURSE_ROOT": str(ROOT),
+        "OMP_NUM_THREADS": "1",
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
+    }
     folder = build_class(tmp / "class", args.students)
     procs = []
     load = [os.getloadavg()[0]]
     try:
-        wall = {f"local --workers {args.workers}": grade(folder, tmp / "local", "--workers",
-                                                          str(args.workers), env=env)}
+        wall = {
+            f"local --workers {args.workers}": grade(
+                folder, tmp / "local", "--workers", str(args.workers), env=env
+            )
+        }
         load.append(os.getloadavg()[0])
         address = f"tcp://127.0.0.1:{free_port()}"
         dask = [sys.executable, "-m", "dask"]
-        procs.append(subprocess.Popen([*dask, "scheduler", "--host", "127.0.0.1", "--port",
-                                       address.rsplit(":", 1)[1], "--no-dashboard"], env=env,
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        procs.append(
+            subprocess.Popen(
+                [
+                    *dask,
+                    "scheduler",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    address.rsplit(":", 1)[1],
+                    "--no-dashboard",
+                ],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
         from distributed import Client
 
         client = Client(address, timeout="60s")
         client.get_task_stream()  # starts the scheduler's task-stream record
         durations = []
         for n in (1, 2):
-            procs.append(subprocess.Popen([*dask, "worker", address, "--name", f"w{n}",
-                                           "--nthreads", "1", "--no-dashboard"], env=env,
-                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            procs.append(
+                subprocess.Popen(
+                    [
+                        *dask,
+                        "worker",
+                        address,
+                        "--name",
+                        f"w{n}",
+                        "--nthreads",
+                        "1",
+                        "--no-dashboard",
+                    ],
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
             client.wait_for_workers(n, timeout=120)
             since = time.time()
             name = f"dask, {n} worker{'s' * (n > 1)}"
@@ -115,8 +180,11 @@ def main():
             load.append(os.getloadavg()[0])
             for task in client.get_task_stream(start=since):
                 if str(task["key"]).startswith("judge-"):
-                    durations += [s["stop"] - s["start"] for s in task["startstops"]
-                                  if s["action"] == "compute"]
+                    durations += [
+                        s["stop"] - s["start"]
+                        for s in task["startstops"]
+                        if s["action"] == "compute"
+                    ]
         from dlcourse.cluster import noop_task
 
         payload = (folder / "submitted" / "s000" / A / f"{A}.ipynb").read_bytes()
@@ -136,7 +204,9 @@ def main():
     median_task = statistics.median(durations)
     noop = statistics.median(latencies)
     result = {
-        "machine": machine(), "students": args.students, "assignment": A,
+        "machine": machine(),
+        "students": args.students,
+        "assignment": A,
         "load_average_1min": [round(x, 2) for x in load],
         "wall_seconds": {k: round(v, 2) for k, v in wall.items()},
         "submissions_per_minute": {k: round(v, 2) for k, v in rate.items()},
@@ -149,10 +219,14 @@ def main():
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     for name in wall:
-        print(f"{name:22s} {wall[name]:7.1f} s  {rate[name]:6.1f} submissions/min  "
-              f"x{rate[name] / base:.2f} of local")
-    print(f"median grading task {median_task:.2f} s; no-op task {noop * 1000:.1f} ms "
-          f"= {noop / median_task:.2%} of it (goal < 2 %)")
+        print(
+            f"{name:22s} {wall[name]:7.1f} s  {rate[name]:6.1f} submissions/min  "
+            f"x{rate[name] / base:.2f} of local"
+        )
+    print(
+        f"median grading task {median_task:.2f} s; no-op task {noop * 1000:.1f} ms "
+        f"= {noop / median_task:.2%} of it (goal < 2 %)"
+    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n")
     print(f"recorded in {args.out}")

@@ -26,7 +26,12 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = ("05_convolutional_networks", "06_mnist_cnn_project")
-OTHERS = ("01_logistic_regression", "02_softmax_regression", "03_shallow_networks", "04_deep_networks")
+OTHERS = (
+    "01_logistic_regression",
+    "02_softmax_regression",
+    "03_shallow_networks",
+    "04_deep_networks",
+)
 
 
 def judge(assignment: str, isolation: str) -> tuple[dict | None, float, str]:
@@ -35,9 +40,25 @@ def judge(assignment: str, isolation: str) -> tuple[dict | None, float, str]:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "result.json"
         start = time.perf_counter()
-        done = subprocess.run([sys.executable, "-m", "dlcourse.judge", "--course", str(ROOT),
-                               "--assignment", assignment, "--notebook", str(notebook), "--out", str(out),
-                               "--isolation", isolation], capture_output=True, text=True)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "dlcourse.judge",
+                "--course",
+                str(ROOT),
+                "--assignment",
+                assignment,
+                "--notebook",
+                str(notebook),
+                "--out",
+                str(out),
+                "--isolation",
+                isolation,
+            ],
+            capture_output=True,
+            text=True,
+        )
         seconds = time.perf_counter() - start
         result = json.loads(out.read_text()) if done.returncode == 0 and out.exists() else None
     return result, seconds, done.stderr
@@ -46,13 +67,17 @@ def judge(assignment: str, isolation: str) -> tuple[dict | None, float, str]:
 def report(assignment: str, isolation: str) -> bool:
     result, seconds, stderr = judge(assignment, isolation)
     if result is None:
-        print(f"{assignment} ({isolation}): the judge failed after {seconds:.1f} s\n{stderr[-3000:]}")
+        print(
+            f"{assignment} ({isolation}): the judge failed after {seconds:.1f} s\n{stderr[-3000:]}"
+        )
         return False
     score = sum(t["points"] for t in result["tests"])
     total = sum(t["max_points"] for t in result["tests"])
     failed = [f"{t['name']}: {t['message'][:300]}" for t in result["tests"] if not t["passed"]]
-    print(f"{assignment} ({isolation}): {score:g}/{total:g} in {seconds:.1f} s, "
-          f"{len(result['tests'])} tests, restarts {result['restarts']}, error {result['error']}")
+    print(
+        f"{assignment} ({isolation}): {score:g}/{total:g} in {seconds:.1f} s, "
+        f"{len(result['tests'])} tests, restarts {result['restarts']}, error {result['error']}"
+    )
     slow = sorted(result["execution"], key=lambda c: -(c.get("seconds") or 0))[:3]
     print("  slowest cells: " + ", ".join(f"{c['id']} {c.get('seconds') or 0:.1f} s" for c in slow))
     for line in failed:
@@ -63,8 +88,11 @@ def report(assignment: str, isolation: str) -> bool:
 def main():
     if not torch.cuda.is_available():
         sys.exit("no CUDA device: run this on a machine with a GPU")
-    print(f"card: {torch.cuda.get_device_name(0)}; torch {torch.__version__}, CUDA {torch.version.cuda}; "
-          f"Python {platform.python_version()}; host {platform.node()}", flush=True)
+    print(
+        f"card: {torch.cuda.get_device_name(0)}; torch {torch.__version__}, CUDA {torch.version.cuda}; "
+        f"Python {platform.python_version()}; host {platform.node()}",
+        flush=True,
+    )
     from dlcourse import sandbox
 
     isolation = sandbox.choose("auto")

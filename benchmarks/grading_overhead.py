@@ -50,19 +50,54 @@ def nbgrader_run(assignment: str, notebook: Path, env: dict) -> tuple[float, flo
         target.mkdir(parents=True)
         shutil.copy(notebook, target / f"{assignment}.ipynb")
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "nbgrader", "autograde", assignment, "--student", "bench",
-                        "--force", "--create"], cwd=course, env=env, check=True, capture_output=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "nbgrader",
+                "autograde",
+                assignment,
+                "--student",
+                "bench",
+                "--force",
+                "--create",
+            ],
+            cwd=course,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
         wall = time.perf_counter() - start
-        return wall, _cell_seconds_nbgrader(course / "autograded" / "bench" / assignment / f"{assignment}.ipynb")
+        return wall, _cell_seconds_nbgrader(
+            course / "autograded" / "bench" / assignment / f"{assignment}.ipynb"
+        )
 
 
 def dlcourse_run(assignment: str, notebook: Path, env: dict) -> tuple[float, float]:
     """(wall, cells) for `dlcourse grade` of one notebook."""
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "dlcourse", "--course", str(ROOT), "grade", assignment,
-                        str(notebook), "--student", "bench", "--out", tmp, "--force", "--json"],
-                       env=env, check=True, capture_output=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "dlcourse",
+                "--course",
+                str(ROOT),
+                "grade",
+                assignment,
+                str(notebook),
+                "--student",
+                "bench",
+                "--out",
+                tmp,
+                "--force",
+                "--json",
+            ],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
         wall = time.perf_counter() - start
         record = json.loads((Path(tmp) / "results" / "bench" / f"{assignment}.json").read_text())
         return wall, sum(cell["seconds"] for cell in record["execution"])
@@ -74,7 +109,9 @@ def main():
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     notebook = ROOT / "solutions" / args.assignment / f"{args.assignment}.ipynb"
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    env = dict(
+        os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    )
     rows = {"nbgrader autograde": [], "dlcourse grade": []}
     for _ in range(args.repeat):  # interleaved, so both see the same machine
         rows["nbgrader autograde"].append(nbgrader_run(args.assignment, notebook, env))
@@ -94,9 +131,13 @@ def main():
         own[tool] = statistics.median(w - c for w, c in runs)
         common[tool] = wall - kernel_cells
         print(f"{tool:<20} {wall:>7.2f} {cells:>7.2f} {own[tool]:>9.2f} {common[tool]:>10.2f}")
-    for name, overhead in (("each tool's own cell record", own), ("the same kernel cell time", common)):
+    for name, overhead in (
+        ("each tool's own cell record", own),
+        ("the same kernel cell time", common),
+    ):
         ratio = overhead["dlcourse grade"] / overhead["nbgrader autograde"]
         print(f"overhead ratio dlcourse / nbgrader, {name}: {ratio:.2f}  (goal <= 0.50)")
+
 
 if __name__ == "__main__":
     main()

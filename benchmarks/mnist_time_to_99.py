@@ -41,8 +41,8 @@ import torch.nn.functional as F
 
 from dlcourse.data import MEAN, STD, load_mnist
 
-
 # --- the final-project recipe (self-contained re-implementation) ---------------------------
+
 
 class ProjectNet(nn.Module):
     """Three conv-maxpool-BN-ReLU blocks (16, 32, 64 channels), dropout 0.25, linear head."""
@@ -51,8 +51,12 @@ class ProjectNet(nn.Module):
         super().__init__()
 
         def block(c_in, c_out):
-            return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.MaxPool2d(2),
-                                 nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
+            return nn.Sequential(
+                nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
+                nn.MaxPool2d(2),
+                nn.BatchNorm2d(c_out),
+                nn.ReLU(inplace=True),
+            )
 
         self.features = nn.Sequential(block(1, 16), block(16, 32), block(32, 64))
         self.dropout = nn.Dropout(0.25)
@@ -71,10 +75,15 @@ def random_shift(images, max_shift, generator):
     dx = torch.randint(0, 2 * max_shift + 1, (n, 1, 1), generator=generator)
     rows = torch.arange(h).view(1, h, 1) + dy
     cols = torch.arange(w).view(1, 1, w) + dx
-    return padded.permute(0, 2, 3, 1)[torch.arange(n).view(n, 1, 1), rows, cols].permute(0, 3, 1, 2).contiguous()
+    return (
+        padded.permute(0, 2, 3, 1)[torch.arange(n).view(n, 1, 1), rows, cols]
+        .permute(0, 3, 1, 2)
+        .contiguous()
+    )
 
 
 # --- the classic PyTorch example -----------------------------------------------------------------
+
 
 class ClassicNet(nn.Module):
     def __init__(self):
@@ -98,24 +107,40 @@ class ClassicNet(nn.Module):
 # --- the harness -----------------------------------------------------------------------------
 
 RECIPES = {
-    "project": dict(model=ProjectNet, batch_size=128, epochs=8, shift=2, channels_last=True,
-                    loss=F.cross_entropy,
-                    optimizer=lambda params: torch.optim.AdamW(params, lr=3e-3, weight_decay=1e-4),
-                    per_step=lambda opt, total: torch.optim.lr_scheduler.OneCycleLR(opt, 3e-3, total_steps=total),
-                    per_epoch=None),
-    "classic": dict(model=ClassicNet, batch_size=64, epochs=14, shift=0, channels_last=False,
-                    loss=F.nll_loss,
-                    optimizer=lambda params: torch.optim.Adadelta(params, lr=1.0),
-                    per_step=None,
-                    per_epoch=lambda opt: torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.7)),
+    "project": dict(
+        model=ProjectNet,
+        batch_size=128,
+        epochs=8,
+        shift=2,
+        channels_last=True,
+        loss=F.cross_entropy,
+        optimizer=lambda params: torch.optim.AdamW(params, lr=3e-3, weight_decay=1e-4),
+        per_step=lambda opt, total: torch.optim.lr_scheduler.OneCycleLR(
+            opt, 3e-3, total_steps=total
+        ),
+        per_epoch=None,
+    ),
+    "classic": dict(
+        model=ClassicNet,
+        batch_size=64,
+        epochs=14,
+        shift=0,
+        channels_last=False,
+        loss=F.nll_loss,
+        optimizer=lambda params: torch.optim.Adadelta(params, lr=1.0),
+        per_step=None,
+        per_epoch=lambda opt: torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.7),
+    ),
 }
 
 
 def accuracy(model, images, labels, device):
     model.eval()
     with torch.no_grad():
-        correct = sum((model(x.to(device)).argmax(1).cpu() == y).sum().item()
-                      for x, y in zip(images.split(2000), labels.split(2000)))
+        correct = sum(
+            (model(x.to(device)).argmax(1).cpu() == y).sum().item()
+            for x, y in zip(images.split(2000), labels.split(2000))
+        )
     return correct / len(labels)
 
 
@@ -134,7 +159,9 @@ def time_to_target(name, data, device, target, checks_per_epoch, seed, log):
         model = model.to(memory_format=torch.channels_last)
     steps = math.ceil(len(x_train) / recipe["batch_size"])
     optimizer = recipe["optimizer"](model.parameters())
-    per_step = recipe["per_step"](optimizer, steps * recipe["epochs"]) if recipe["per_step"] else None
+    per_step = (
+        recipe["per_step"](optimizer, steps * recipe["epochs"]) if recipe["per_step"] else None
+    )
     per_epoch = recipe["per_epoch"](optimizer) if recipe["per_epoch"] else None
     checkpoints = {round(steps * k / checks_per_epoch) for k in range(1, checks_per_epoch + 1)}
     trained, acc = 0.0, 0.0
@@ -144,7 +171,7 @@ def time_to_target(name, data, device, target, checks_per_epoch, seed, log):
         start = time.perf_counter()
         order = torch.randperm(len(x_train), generator=generator)
         for step in range(1, steps + 1):
-            index = order[(step - 1) * recipe["batch_size"]:step * recipe["batch_size"]]
+            index = order[(step - 1) * recipe["batch_size"] : step * recipe["batch_size"]]
             xb = x_train[index]
             if recipe["shift"]:
                 xb = random_shift(xb, recipe["shift"], generator)
@@ -158,8 +185,10 @@ def time_to_target(name, data, device, target, checks_per_epoch, seed, log):
                 sync(device)
                 trained += time.perf_counter() - start
                 acc = accuracy(model, x_test, y_test, device)
-                log(f"  {name:8s} epoch {epoch + step / steps:5.2f}  train time {trained:7.1f} s  "
-                    f"test accuracy {acc:.2%}")
+                log(
+                    f"  {name:8s} epoch {epoch + step / steps:5.2f}  train time {trained:7.1f} s  "
+                    f"test accuracy {acc:.2%}"
+                )
                 if acc >= target:
                     return {"seconds": trained, "epochs": epoch + step / steps, "accuracy": acc}
                 model.train()
@@ -167,7 +196,12 @@ def time_to_target(name, data, device, target, checks_per_epoch, seed, log):
                 start = time.perf_counter()
         if per_epoch:
             per_epoch.step()
-    return {"seconds": float("inf"), "epochs": recipe["epochs"], "accuracy": acc, "trained": trained}
+    return {
+        "seconds": float("inf"),
+        "epochs": recipe["epochs"],
+        "accuracy": acc,
+        "trained": trained,
+    }
 
 
 def machine():
@@ -192,11 +226,15 @@ def main(argv=None):
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     cpu, load = machine()
     print(f"date: {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}")
-    print(f"device: {torch.cuda.get_device_name(device) if device.type == 'cuda' else 'cpu'} "
-          f"({device}); CPU: {cpu}; nproc {os.cpu_count()}; torch threads {torch.get_num_threads()}")
+    print(
+        f"device: {torch.cuda.get_device_name(device) if device.type == 'cuda' else 'cpu'} "
+        f"({device}); CPU: {cpu}; nproc {os.cpu_count()}; torch threads {torch.get_num_threads()}"
+    )
     print(f"torch {torch.__version__}; load average at start (1, 5, 15 min): {load}")
-    print(f"target: {args.target:.1%} test accuracy, checked {args.checks_per_epoch}x per epoch, "
-          f"seeds 0..{args.seeds - 1}")
+    print(
+        f"target: {args.target:.1%} test accuracy, checked {args.checks_per_epoch}x per epoch, "
+        f"seeds 0..{args.seeds - 1}"
+    )
 
     data = (load_mnist("train"), load_mnist("test"))
     results = {}
@@ -204,24 +242,39 @@ def main(argv=None):
         results[name] = []
         for seed in range(args.seeds):
             print(f"{name}, seed {seed}:", flush=True)
-            results[name].append(time_to_target(name, data, device, args.target, args.checks_per_epoch, seed,
-                                                lambda line: print(line, flush=True)))
+            results[name].append(
+                time_to_target(
+                    name,
+                    data,
+                    device,
+                    args.target,
+                    args.checks_per_epoch,
+                    seed,
+                    lambda line: print(line, flush=True),
+                )
+            )
     print(f"load average at end (1, 5, 15 min): {machine()[1]}")
     medians = {}
     for name, runs in results.items():
         for seed, r in enumerate(runs):
-            reached = (f"{r['seconds']:.1f} s ({r['epochs']:.2f} epochs, {r['accuracy']:.2%})"
-                       if math.isfinite(r["seconds"]) else f"not reached in {r['epochs']} epochs "
-                       f"({r['trained']:.1f} s, last {r['accuracy']:.2%})")
+            reached = (
+                f"{r['seconds']:.1f} s ({r['epochs']:.2f} epochs, {r['accuracy']:.2%})"
+                if math.isfinite(r["seconds"])
+                else f"not reached in {r['epochs']} epochs "
+                f"({r['trained']:.1f} s, last {r['accuracy']:.2%})"
+            )
             print(f"time to {args.target:.0%}: {name:8s} seed {seed}: {reached}")
         medians[name] = statistics.median(r["seconds"] for r in runs)
         print(f"time to {args.target:.0%}: {name:8s} median {medians[name]:.1f} s")
     if {"project", "classic"} <= medians.keys():
         p, c = medians["project"], medians["classic"]
         if math.isfinite(p) and math.isfinite(c):
-            print(f"speed-up of the project recipe (ratio of medians): {c / p:.1f}x (goal: at least 5x)")
+            print(
+                f"speed-up of the project recipe (ratio of medians): {c / p:.1f}x (goal: at least 5x)"
+            )
         else:
             print("speed-up: undefined (a recipe did not reach the target)")
+
 
 if __name__ == "__main__":
     main()

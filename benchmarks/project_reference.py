@@ -42,20 +42,37 @@ def seconds(cell) -> float:
 def main():
     nb = nbformat.read(NOTEBOOK, as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell(MEASURE))
-    env_grading = os.environ.pop("DLCOURSE_GRADING", None)  # the test split is refused while grading
+    env_grading = os.environ.pop(
+        "DLCOURSE_GRADING", None
+    )  # the test split is refused while grading
     with tempfile.TemporaryDirectory() as cwd:  # the notebook saves its model file there
         start = time.perf_counter()
-        NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": cwd}},
-                       record_timing=True).execute()
+        NotebookClient(
+            nb,
+            timeout=900,
+            kernel_name="python3",
+            resources={"metadata": {"path": cwd}},
+            record_timing=True,
+        ).execute()
         total = time.perf_counter() - start
     if env_grading is not None:
         os.environ["DLCOURSE_GRADING"] = env_grading
-    training = next(c for c in nb.cells if c.cell_type == "code" and "mnist_model = MNISTNet()" in c.source)
+    training = next(
+        c for c in nb.cells if c.cell_type == "code" and "mnist_model = MNISTNet()" in c.source
+    )
     accuracy = "".join(o.get("text", "") for o in nb.cells[-1].outputs).strip()
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
-               platform.processor())
-    print(f"date: {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}; {cpu}, "
-          f"{os.cpu_count()} cores; load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in open("/proc/cpuinfo")
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    print(
+        f"date: {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}; {cpu}, "
+        f"{os.cpu_count()} cores; load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}"
+    )
     print(f"{accuracy} (goal >= 99.3%)")
     import torch
 

@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 import tomllib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,9 +31,25 @@ def grade_once(assignment: str, out: Path) -> tuple[float, float, float, float]:
     """(wall seconds, summed cell seconds, slowest cell seconds, score fraction) of one run."""
     notebook = ROOT / "source" / assignment / f"{assignment}.ipynb"
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "dlcourse", "--course", str(ROOT), "grade", assignment,
-                           str(notebook), "--json", "--force", "--out", str(out)],
-                          capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dlcourse",
+            "--course",
+            str(ROOT),
+            "grade",
+            assignment,
+            str(notebook),
+            "--json",
+            "--force",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     wall = time.perf_counter() - start
     result = json.loads(done.stdout)
     cells = [cell["seconds"] for cell in result["execution"]]
@@ -48,21 +64,27 @@ def main() -> None:
     uptime = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     import torch
 
-    print(datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    print(datetime.now(UTC).isoformat(timespec="seconds"))
     print(uptime)
     print(f"torch {torch.__version__}, {os.cpu_count()} cores visible, {platform.machine()}")
-    print(f"{'assignment':24s} {'runs':>4s} {'wall':>7s} {'cells':>7s} {'slowest':>8s} "
-          f"{'cells/limit':>11s} {'slowest/limit':>13s} score")
+    print(
+        f"{'assignment':24s} {'runs':>4s} {'wall':>7s} {'cells':>7s} {'slowest':>8s} "
+        f"{'cells/limit':>11s} {'slowest/limit':>13s} score"
+    )
     for assignment in args.assignments:
-        limits = tomllib.loads((ROOT / "autograder" / assignment / "assignment.toml").read_text())["limits"]
+        limits = tomllib.loads((ROOT / "autograder" / assignment / "assignment.toml").read_text())[
+            "limits"
+        ]
         runs = []
         with tempfile.TemporaryDirectory() as tmp:
             for k in range(args.repeat):
                 runs.append(grade_once(assignment, Path(tmp) / str(k)))
         wall, cells, slowest, score = (statistics.median(r[i] for r in runs) for i in range(4))
-        print(f"{assignment:24s} {len(runs):4d} {wall:7.1f} {cells:7.1f} {slowest:8.1f} "
-              f"{cells / limits['notebook_seconds']:11.2f} {slowest / limits['cell_seconds']:13.2f} "
-              f"{score:.0%}")
+        print(
+            f"{assignment:24s} {len(runs):4d} {wall:7.1f} {cells:7.1f} {slowest:8.1f} "
+            f"{cells / limits['notebook_seconds']:11.2f} {slowest / limits['cell_seconds']:13.2f} "
+            f"{score:.0%}"
+        )
 
 
 if __name__ == "__main__":

@@ -32,10 +32,20 @@ def spin(stop):
 
 def run_tests(args: list[str]) -> tuple[str, float, int]:
     start = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
-                          cwd=ROOT, capture_output=True, text=True)
-    summary = next((line for line in reversed(done.stdout.splitlines()) if re.search(r"\d+ (passed|failed)", line)),
-                   done.stdout[-300:])
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    summary = next(
+        (
+            line
+            for line in reversed(done.stdout.splitlines())
+            if re.search(r"\d+ (passed|failed)", line)
+        ),
+        done.stdout[-300:],
+    )
     return summary.strip("= "), time.monotonic() - start, done.returncode
 
 
@@ -53,7 +63,9 @@ def main():
     idle = run_tests(pytest_args)
     idle_load = load_average()
     stop = multiprocessing.Event()
-    hogs = [multiprocessing.Process(target=spin, args=(stop,), daemon=True) for _ in range(args.hogs)]
+    hogs = [
+        multiprocessing.Process(target=spin, args=(stop,), daemon=True) for _ in range(args.hogs)
+    ]
     for hog in hogs:
         hog.start()
     try:
@@ -64,13 +76,16 @@ def main():
         stop.set()
         for hog in hogs:
             hog.join(5)
-    lines = [f"{datetime.date.today()} {platform.node()}: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, "
-             f"python {platform.python_version()}",
-             f"tests: {' '.join(pytest_args)}",
-             f"as found (load {idle_load}):        {idle[0]}  in {idle[1]:.0f} s",
-             f"{args.hogs} busy processes (load {busy_load}): {loaded[0]}  in {loaded[1]:.0f} s",
-             f"wall-time ratio loaded / as found: {loaded[1] / idle[1]:.2f}; same verdicts: "
-             f"{'yes' if idle[2] == loaded[2] == 0 else 'NO'}"]
+    lines = [
+        f"{datetime.date.today()} {platform.node()}: {os.cpu_count()} cores, "
+        f"{platform.processor() or platform.machine()}, "
+        f"python {platform.python_version()}",
+        f"tests: {' '.join(pytest_args)}",
+        f"as found (load {idle_load}):        {idle[0]}  in {idle[1]:.0f} s",
+        f"{args.hogs} busy processes (load {busy_load}): {loaded[0]}  in {loaded[1]:.0f} s",
+        f"wall-time ratio loaded / as found: {loaded[1] / idle[1]:.2f}; same verdicts: "
+        f"{'yes' if idle[2] == loaded[2] == 0 else 'NO'}",
+    ]
     print("\n".join(lines))
     if args.record:
         out = ROOT / "benchmarks" / "results" / f"under_load_{datetime.date.today()}.txt"

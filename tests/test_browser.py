@@ -9,16 +9,16 @@ import os
 from pathlib import Path
 
 import pytest
+
 from chromium import CHROMIUM, Chromium
 from conftest import dlcourse, submit
+from dlcourse import feedback
+from dlcourse.exercises import course_outline
+from dlcourse.notebook import read
 from test_feedback import A, evil_record, graded  # noqa: F401 (fixtures)
 from test_report import A as REPORT_A
 from test_report import hand_built_class  # noqa: F401 (fixture)
 from test_similarity import classroom  # noqa: F401 (fixture)
-
-from dlcourse import feedback
-from dlcourse.exercises import course_outline
-from dlcourse.notebook import read
 
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None,

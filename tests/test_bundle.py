@@ -12,8 +12,8 @@ import sysconfig
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, dlcourse
 
+from conftest import ROOT, dlcourse
 from dlcourse import bundle
 from dlcourse.course import Course
 

@@ -21,8 +21,8 @@ from pathlib import Path
 import nbformat
 import psutil
 import pytest
-from conftest import ROOT, submit
 
+from conftest import ROOT, submit
 from dlcourse import demo
 from dlcourse.course import Course
 from dlcourse.notebook import read
@@ -63,13 +63,22 @@ class Cluster:
         self.root = course_copy(tmp / "course")
         self.logs = tmp / "logs"
         self.logs.mkdir()
-        self.env = {**os.environ, "DLCOURSE_ROOT": str(self.root),
-                    "PYTHONPATH": os.pathsep.join([str(ROOT / "src"),
-                                                   os.environ.get("PYTHONPATH", "")])}
+        self.env = {
+            **os.environ,
+            "DLCOURSE_ROOT": str(self.root),
+            "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
+        }
         self.address = f"tcp://127.0.0.1:{free_port()}"
         self.procs: dict[str, subprocess.Popen] = {}
-        self.start("scheduler", "scheduler", "--host", "127.0.0.1", "--port",
-                   self.address.rsplit(":", 1)[1], "--no-dashboard")
+        self.start(
+            "scheduler",
+            "scheduler",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            self.address.rsplit(":", 1)[1],
+            "--no-dashboard",
+        )
         self.start_worker("w-cpu")
         self.start_worker("w-gpu", "--resources", "GPU=1")
         from distributed import Client
@@ -79,12 +88,26 @@ class Cluster:
 
     def start(self, name: str, *args: str):
         log = open(self.logs / f"{name}.log", "ab")
-        self.procs[name] = subprocess.Popen([sys.executable, "-m", "dask", *args], env=self.env,
-                                            stdout=log, stderr=subprocess.STDOUT)
+        self.procs[name] = subprocess.Popen(
+            [sys.executable, "-m", "dask", *args],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
 
     def start_worker(self, name: str, *extra: str):
-        self.start(name, "worker", self.address, "--name", name, "--nthreads", "1", "--no-nanny",
-                   "--no-dashboard", *extra)
+        self.start(
+            name,
+            "worker",
+            self.address,
+            "--name",
+            name,
+            "--nthreads",
+            "1",
+            "--no-nanny",
+            "--no-dashboard",
+            *extra,
+        )
 
     def workers(self) -> set[str]:
         info = self.client.scheduler_info(n_workers=-1)["workers"]
@@ -146,13 +169,27 @@ def slow_class(folder: Path, students, seconds: int) -> Path:
 
 
 def grade_cmd(cluster: Cluster, folder: Path, out: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "dlcourse", "--course", str(cluster.root), "grade", A,
-            str(folder), "--out", str(out), "--format", "json", *extra]
+    return [
+        sys.executable,
+        "-m",
+        "dlcourse",
+        "--course",
+        str(cluster.root),
+        "grade",
+        A,
+        str(folder),
+        "--out",
+        str(out),
+        "--format",
+        "json",
+        *extra,
+    ]
 
 
 def grade(cluster: Cluster, folder: Path, out: Path, *extra: str, check=True):
-    done = subprocess.run(grade_cmd(cluster, folder, out, *extra), capture_output=True, text=True,
-                          env=cluster.env)
+    done = subprocess.run(
+        grade_cmd(cluster, folder, out, *extra), capture_output=True, text=True, env=cluster.env
+    )
     if check and done.returncode != 0:
         raise AssertionError(f"dlcourse grade failed ({done.returncode}):\n{done.stderr[-4000:]}")
     return done
@@ -170,7 +207,9 @@ def gradebook_rows(out: Path) -> dict[str, tuple[int, int, int]]:
             "FROM submitted_assignment s JOIN assignment a ON s.assignment_id = a.id "
             "JOIN submitted_notebook n ON n.assignment_id = s.id "
             "JOIN grade g ON g.notebook_id = n.id "
-            "WHERE a.name = ? GROUP BY s.student_id", (A,)).fetchall()
+            "WHERE a.name = ? GROUP BY s.student_id",
+            (A,),
+        ).fetchall()
     return {student: (subs, grades, scored) for student, subs, grades, scored in rows}
 
 
@@ -189,8 +228,10 @@ def test_class_on_the_cluster_scores_as_the_local_run(cluster, klass, tmp_path):
     assert_graded_once(tmp_path / "cluster", EXPECTED)
     where = {s: r["grader"]["worker"] for s, r in records(tmp_path / "cluster").items()}
     assert set(where.values()) == {"w-cpu", "w-gpu"}, where  # both workers took tasks
-    assert all(r["grader"] is None or "worker" not in r["grader"]
-               for r in records(tmp_path / "local").values())
+    assert all(
+        r["grader"] is None or "worker" not in r["grader"]
+        for r in records(tmp_path / "local").values()
+    )
     # a rerun grades nothing again (the gradebook says what is done)
     again = grade(cluster, klass, tmp_path / "cluster", "--scheduler", cluster.address)
     assert json.loads(again.stdout) == json.loads(remote.stdout)
@@ -216,19 +257,40 @@ def test_a_worker_with_other_graders_refuses(cluster, klass, tmp_path):
     client_course = course_copy(tmp_path / "client_course")
     grader = next((client_course / "autograder" / A).glob("test_*.py"))
     grader.write_text(grader.read_text() + "\n# changed on the client only\n")
-    done = subprocess.run([sys.executable, "-m", "dlcourse", "--course", str(client_course),
-                           "grade", A, str(klass), "--out", str(tmp_path / "out"), "--student", "x",
-                           "--scheduler", cluster.address], capture_output=True, text=True,
-                          env=cluster.env)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dlcourse",
+            "--course",
+            str(client_course),
+            "grade",
+            A,
+            str(klass),
+            "--out",
+            str(tmp_path / "out"),
+            "--student",
+            "x",
+            "--scheduler",
+            cluster.address,
+        ],
+        capture_output=True,
+        text=True,
+        env=cluster.env,
+    )
     assert done.returncode != 0
     assert "other graders" in done.stderr and "update the course" in done.stderr
     assert not records(tmp_path / "out") and not gradebook_rows(tmp_path / "out")
 
 
 def _start_and_catch_judges(cluster, folder, out, **popen):
-    proc = subprocess.Popen(grade_cmd(cluster, folder, out, "--scheduler", cluster.address),
-                            env=cluster.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            **popen)
+    proc = subprocess.Popen(
+        grade_cmd(cluster, folder, out, "--scheduler", cluster.address),
+        env=cluster.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        **popen,
+    )
     until(lambda: len(cluster.judges()) >= 2 or proc.poll() is not None, 120, "judges running")
     assert proc.poll() is None
     return proc
@@ -257,11 +319,18 @@ def test_a_lost_client_and_a_cancelled_run_stop_their_judges(cluster, tmp_path):
 
 def test_a_worker_killed_mid_class_loses_no_grade(cluster, klass, tmp_path):
     out = tmp_path / "out"
-    proc = subprocess.Popen(grade_cmd(cluster, klass, out, "--scheduler", cluster.address),
-                            env=cluster.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        grade_cmd(cluster, klass, out, "--scheduler", cluster.address),
+        env=cluster.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     victim = psutil.Process(cluster.procs["w-cpu"].pid)
-    until(lambda: any("dlcourse.judge" in " ".join(c.cmdline()) for c in victim.children()), 120,
-          "a judge running on w-cpu")
+    until(
+        lambda: any("dlcourse.judge" in " ".join(c.cmdline()) for c in victim.children()),
+        120,
+        "a judge running on w-cpu",
+    )
     victim.send_signal(signal.SIGKILL)
     cluster.procs["w-cpu"].wait()
     try:
@@ -279,11 +348,18 @@ def test_a_lost_scheduler_ends_the_run_and_a_rerun_grades_the_rest(cluster, klas
     shutil.copytree(klass, folder)
     slow_class(folder, ["slow"], 20)
     out = tmp_path / "out"
-    proc = subprocess.Popen(grade_cmd(cluster, folder, out, "--scheduler", cluster.address),
-                            env=cluster.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            text=True)
-    until(lambda: gradebook_rows(out) if (out / "gradebook.db").is_file() else None, 180,
-          "a first grade committed")
+    proc = subprocess.Popen(
+        grade_cmd(cluster, folder, out, "--scheduler", cluster.address),
+        env=cluster.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    until(
+        lambda: gradebook_rows(out) if (out / "gradebook.db").is_file() else None,
+        180,
+        "a first grade committed",
+    )
     cluster.procs["scheduler"].kill()
     _, err = proc.communicate(timeout=120)
     assert proc.returncode != 0 and "lost the Dask scheduler" in err
@@ -302,14 +378,65 @@ def make_certificates(folder: Path) -> dict[str, Path]:
     ext = folder / "ext.cnf"
     ext.write_text("subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n")
     ssl = ["openssl"]
-    subprocess.run([*ssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
-                    "/CN=dlcourse test CA", "-keyout", str(folder / "ca-key.pem"), "-out", str(ca)],
-                   check=True, capture_output=True)
-    subprocess.run([*ssl, "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
-                    "-keyout", str(key), "-out", str(csr)], check=True, capture_output=True)
-    subprocess.run([*ssl, "x509", "-req", "-in", str(csr), "-CA", str(ca), "-CAkey",
-                    str(folder / "ca-key.pem"), "-CAcreateserial", "-days", "2", "-extfile",
-                    str(ext), "-out", str(cert)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            *ssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=dlcourse test CA",
+            "-keyout",
+            str(folder / "ca-key.pem"),
+            "-out",
+            str(ca),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        [
+            *ssl,
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(csr),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        [
+            *ssl,
+            "x509",
+            "-req",
+            "-in",
+            str(csr),
+            "-CA",
+            str(ca),
+            "-CAkey",
+            str(folder / "ca-key.pem"),
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            str(ext),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return {"ca": ca, "cert": cert, "key": key}
 
 
@@ -319,30 +446,86 @@ def test_tls_scheduler_with_certificates_from_course_toml(tmp_path):
     certs = make_certificates(tmp_path / "certs")
     root = course_copy(tmp_path / "course")
     address = f"tls://127.0.0.1:{free_port()}"
-    tls = ["--tls-ca-file", str(certs["ca"]), "--tls-cert", str(certs["cert"]), "--tls-key",
-           str(certs["key"])]
-    env = {**os.environ, "DLCOURSE_ROOT": str(root),
-           "DASK_DISTRIBUTED__COMM__REQUIRE_ENCRYPTION": "True",
-           "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
+    tls = [
+        "--tls-ca-file",
+        str(certs["ca"]),
+        "--tls-cert",
+        str(certs["cert"]),
+        "--tls-key",
+        str(certs["key"]),
+    ]
+    env = {
+        **os.environ,
+        "DLCOURSE_ROOT": str(root),
+        "DASK_DISTRIBUTED__COMM__REQUIRE_ENCRYPTION": "True",
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
+    }
     logs = open(tmp_path / "tls.log", "ab")
-    procs = [subprocess.Popen([sys.executable, "-m", "dask", "scheduler", "--host", "127.0.0.1",
-                               "--port", address.rsplit(":", 1)[1], "--protocol", "tls",
-                               "--no-dashboard", *tls], env=env, stdout=logs, stderr=logs),
-             subprocess.Popen([sys.executable, "-m", "dask", "worker", address, "--name", "w-tls",
-                               "--nthreads", "1", "--no-nanny", "--no-dashboard", *tls], env=env,
-                              stdout=logs, stderr=logs)]
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "dask",
+                "scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                address.rsplit(":", 1)[1],
+                "--protocol",
+                "tls",
+                "--no-dashboard",
+                *tls,
+            ],
+            env=env,
+            stdout=logs,
+            stderr=logs,
+        ),
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "dask",
+                "worker",
+                address,
+                "--name",
+                "w-tls",
+                "--nthreads",
+                "1",
+                "--no-nanny",
+                "--no-dashboard",
+                *tls,
+            ],
+            env=env,
+            stdout=logs,
+            stderr=logs,
+        ),
+    ]
     try:
         folder = tmp_path / "class"
         submit(folder, "partial", A, demo.partial(Course(ROOT), A))
-        cmd = [sys.executable, "-m", "dlcourse", "--course", str(root), "grade", A, str(folder),
-               "--out", str(tmp_path / "out"), "--format", "json"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "dlcourse",
+            "--course",
+            str(root),
+            "grade",
+            A,
+            str(folder),
+            "--out",
+            str(tmp_path / "out"),
+            "--format",
+            "json",
+        ]
         client_env = {k: v for k, v in env.items() if not k.startswith("DASK_")}
         (root / "course.toml").write_text(f'[grading]\nscheduler = "{address}"\n')
         refused = subprocess.run(cmd, env=client_env, capture_output=True, text=True)
         assert refused.returncode != 0 and "Dask scheduler" in refused.stderr  # no certificates
         (root / "course.toml").write_text(
             f'[grading]\nscheduler = "{address}"\ntls_ca_file = "{certs["ca"]}"\n'
-            f'tls_client_cert = "{certs["cert"]}"\ntls_client_key = "{certs["key"]}"\n')
+            f'tls_client_cert = "{certs["cert"]}"\ntls_client_key = "{certs["key"]}"\n'
+        )
         done = subprocess.run(cmd, env=client_env, capture_output=True, text=True)
         assert done.returncode == 0, done.stderr[-3000:]
         assert [r["score"] for r in json.loads(done.stdout)] == [8]

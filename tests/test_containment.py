@@ -18,7 +18,14 @@ from conftest import ROOT, grade_json, submit, with_solutions
 from dlcourse.notebook import read
 
 A = "01_logistic_regression"
-LIMITS = ["--limit", "cell_seconds=12", "--limit", "notebook_seconds=60", "--limit", "probe_seconds=10"]
+LIMITS = [
+    "--limit",
+    "cell_seconds=12",
+    "--limit",
+    "notebook_seconds=60",
+    "--limit",
+    "probe_seconds=10",
+]
 FULL = 16
 
 
@@ -47,8 +54,10 @@ def _tree_hash(*folders: Path) -> str:
 
 # the worker is the student's process: a cell can replace its functions or write to its pipe
 HUGE_ERRORS = "import dlcourse.worker as w\nw.describe = lambda exc: 'A' * 90_000"
-ESCAPES = ("import dlcourse.worker as w\n"
-           "w.describe = lambda exc: '\\x1b[2J\\x1b[Hgrading finished: 16/16 <script>document.title=1</script>'")
+ESCAPES = (
+    "import dlcourse.worker as w\n"
+    "w.describe = lambda exc: '\\x1b[2J\\x1b[Hgrading finished: 16/16 <script>document.title=1</script>'"
+)
 BAD_EVENT = """
 import gc, dlcourse.worker as w, dlcourse.protocol as p
 worker = next(o for o in gc.get_objects() if isinstance(o, w.Worker))
@@ -79,30 +88,97 @@ def hostile_class(tmp_path_factory):
     # ids: a trailing newline, a control character
     submit(folder, "f_newline\n", A, _source())
     submit(folder, "g_bell\x07", A, _source())
-    submit(folder, "h_huge_errors", A, with_solutions(_release(), _source(), {
-        "binary_cross_entropy": HUGE_ERRORS + "\n\ndef binary_cross_entropy(yhat, y):\n    raise ValueError('no')"}))
-    submit(folder, "i_escapes", A, with_solutions(_release(), _source(), {
-        "binary_cross_entropy": ESCAPES + "\n\ndef binary_cross_entropy(yhat, y):\n    raise ValueError('no')"}))
+    submit(
+        folder,
+        "h_huge_errors",
+        A,
+        with_solutions(
+            _release(),
+            _source(),
+            {
+                "binary_cross_entropy": HUGE_ERRORS
+                + "\n\ndef binary_cross_entropy(yhat, y):\n    raise ValueError('no')"
+            },
+        ),
+    )
+    submit(
+        folder,
+        "i_escapes",
+        A,
+        with_solutions(
+            _release(),
+            _source(),
+            {
+                "binary_cross_entropy": ESCAPES
+                + "\n\ndef binary_cross_entropy(yhat, y):\n    raise ValueError('no')"
+            },
+        ),
+    )
     submit(folder, "j_bad_event", A, _solution_with(BAD_EVENT))
     submit(folder, "k_noise", A, _solution_with(NOISE))
-    submit(folder, "l_big_number", A, '{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": '
-           + "9" * 5000 + "}")
+    submit(
+        folder,
+        "l_big_number",
+        A,
+        '{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": ' + "9" * 5000 + "}",
+    )
     # JSON that parses but is no notebook of ours: deep nesting, fields of the wrong types
     submit(folder, "n_deep", A, '{"cells": ' + "[" * 100_000 + "]" * 100_000 + ', "nbformat": 4}')
-    submit(folder, "o_wrong_types", A, json.dumps({"nbformat": 4, "metadata": [], "cells": [
-        {"cell_type": "code", "source": {"a": 1}, "metadata": "x"}]}))
-    submit(folder, "p_wrong_metadata", A, json.dumps({"nbformat": 4, "cells": [
-        {"cell_type": "code", "source": ["x = 1"], "metadata": {"nbgrader": ["grade_id"]}, "id": 7}]}))
+    submit(
+        folder,
+        "o_wrong_types",
+        A,
+        json.dumps(
+            {
+                "nbformat": 4,
+                "metadata": [],
+                "cells": [{"cell_type": "code", "source": {"a": 1}, "metadata": "x"}],
+            }
+        ),
+    )
+    submit(
+        folder,
+        "p_wrong_metadata",
+        A,
+        json.dumps(
+            {
+                "nbformat": 4,
+                "cells": [
+                    {
+                        "cell_type": "code",
+                        "source": ["x = 1"],
+                        "metadata": {"nbgrader": ["grade_id"]},
+                        "id": 7,
+                    }
+                ],
+            }
+        ),
+    )
     script = _source()
     script.cells[1].id = "<script>document.title='pwned'</script>"
     submit(folder, "m_script_id", A, script)
     submit(folder, "z_honest", A, _source())
     before = _tree_hash(ROOT / "source", ROOT / "autograder", ROOT / "release")
     out = folder / "grading"
-    cmd = [sys.executable, "-m", "dlcourse", "--course", str(ROOT), "grade", A, str(folder), "--out", str(out),
-           "--workers", "2", *LIMITS]
+    cmd = [
+        sys.executable,
+        "-m",
+        "dlcourse",
+        "--course",
+        str(ROOT),
+        "grade",
+        A,
+        str(folder),
+        "--out",
+        str(out),
+        "--workers",
+        "2",
+        *LIMITS,
+    ]
     done = subprocess.run(cmd, capture_output=True, timeout=1800)
-    results = {r["student"]: r for r in grade_json(A, folder, out, *LIMITS)}  # everyone already graded
+    results = {
+        r["student"]: r for r in grade_json(A, folder, out, *LIMITS)
+    }  # everyone already graded
     after = _tree_hash(ROOT / "source", ROOT / "autograder", ROOT / "release")
     return done, results, out, before == after
 
@@ -116,8 +192,15 @@ def test_the_class_run_finishes_and_honest_students_keep_full_marks(hostile_clas
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("student,reason", [("b_linked_folder", "link"), ("c_linked_file", "link"),
-                                            ("d_fifo", "not a regular file"), ("e_hard_link", "link")])
+@pytest.mark.parametrize(
+    "student,reason",
+    [
+        ("b_linked_folder", "link"),
+        ("c_linked_file", "link"),
+        ("d_fifo", "not a regular file"),
+        ("e_hard_link", "link"),
+    ],
+)
 def test_only_the_students_own_regular_file_is_graded(hostile_class, student, reason):
     record = hostile_class[1][student]
     assert record["score"] == 0
@@ -159,7 +242,9 @@ def test_malformed_messages_and_noise_cost_only_their_submission(hostile_class):
     assert bad["score"] == 0 and "garbage" in bad["error"]
     assert results["k_noise"]["score"] == FULL
     assert results["m_script_id"]["score"] == FULL
-    assert all("cannot read this notebook" in t["message"] for t in results["l_big_number"]["tests"])
+    assert all(
+        "cannot read this notebook" in t["message"] for t in results["l_big_number"]["tests"]
+    )
     assert all(results[s]["score"] == 0 for s in ("n_deep", "o_wrong_types", "p_wrong_metadata"))
     for student in results:
         saved = json.loads((out / "results" / student / f"{A}.json").read_text())
@@ -193,8 +278,18 @@ def test_a_submission_cannot_hold_its_slot_past_its_budget(tmp_path):
     slow = with_solutions(_release(), _source())
     slow.cells.append(nbformat.v4.new_code_cell(SLOW_ANSWERS))
     submit(tmp_path, "b_slow", A, slow)
-    limits = ["--workers", "1", "--limit", "probe_seconds=3", "--limit", "submission_seconds=12",
-              "--limit", "cell_seconds=5", "--limit", "notebook_seconds=10"]
+    limits = [
+        "--workers",
+        "1",
+        "--limit",
+        "probe_seconds=3",
+        "--limit",
+        "submission_seconds=12",
+        "--limit",
+        "cell_seconds=5",
+        "--limit",
+        "notebook_seconds=10",
+    ]
     results = {r["student"]: r for r in grade_json(A, tmp_path, tmp_path / "out", *limits)}
     assert results["a_honest"]["score"] == FULL
     slow = results["b_slow"]

@@ -21,7 +21,11 @@ def test_splits_are_fixed_tensors(cache):
         images, labels = data.load_mnist(split)
         assert images.shape == (size, 1, 28, 28) and images.dtype == torch.float32
         assert labels.shape == (size,) and labels.dtype == torch.int64
-        assert 0.0 <= images.min() and images.max() <= 1.0 and set(labels.unique().tolist()) == set(range(10))
+        assert (
+            0.0 <= images.min()
+            and images.max() <= 1.0
+            and set(labels.unique().tolist()) == set(range(10))
+        )
     val_images, val_labels = data.load_mnist("val")
     assert torch.equal(val_images[:, 0], official.data[55_000:].float() / 255)
     assert torch.equal(val_labels, official.targets[55_000:])
@@ -61,7 +65,9 @@ def test_a_bad_download_never_enters_the_cache(tmp_path):
             (data.raw_folder(staging) / name).write_bytes(b"not mnist")
 
     with pytest.raises(data.ChecksumError):
-        data.ensure_mnist(tmp_path, sources=[("corrupt mirror", corrupt_source)], log=lambda *_: None)
+        data.ensure_mnist(
+            tmp_path, sources=[("corrupt mirror", corrupt_source)], log=lambda *_: None
+        )
     assert not any(data.raw_folder(tmp_path).iterdir())
 
 

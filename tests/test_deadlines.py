@@ -12,8 +12,8 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT, submit
 
+from conftest import ROOT, submit
 from dlcourse import deadlines, gradebook
 from dlcourse.course import Course
 from dlcourse.notebook import read
@@ -25,6 +25,7 @@ LATE = DUE + 2 * H + datetime.timedelta(minutes=13)
 
 
 # --- the rule itself ------------------------------------------------------------------
+
 
 def test_penalty_per_started_hour_capped_and_never_more_than_the_score():
     rule = deadlines.Rule(due=DUE, per="hour", percent=5, cap_percent=50)
@@ -70,6 +71,7 @@ def test_rule_from_assignment_toml(tmp_path):
 
 # --- a class with a deadline ----------------------------------------------------------
 
+
 def stamp(folder, student, when: datetime.datetime):
     path = folder / "submitted" / student / A / "timestamp.txt"
     path.write_text(when.strftime("%Y-%m-%d %H:%M:%S.%f UTC"))
@@ -86,8 +88,10 @@ def late_class(tmp_path_factory):
     for name in ("gradebook.db", "nbgrader_config.py"):
         shutil.copy(ROOT / name, root / name)
     toml = root / "autograder" / A / "assignment.toml"
-    toml.write_text(toml.read_text() + '\n[deadline]\ndue = 2026-11-30T23:59:00Z\nper = "hour"\n'
-                    'percent = 5\ncap_percent = 50\n')
+    toml.write_text(
+        toml.read_text() + '\n[deadline]\ndue = 2026-11-30T23:59:00Z\nper = "hour"\n'
+        "percent = 5\ncap_percent = 50\n"
+    )
     course = Course(ROOT)
     folder = tmp / "class"
     solution, release = read(course.solution_notebook(A)), read(course.release_notebook(A))
@@ -104,10 +108,16 @@ def late_class(tmp_path_factory):
     os.utime(nb, (before, before))
     out = tmp / "out"
     run = [sys.executable, "-m", "dlcourse", "--course", str(root)]
-    subprocess.run([*run, "extend", A, "extended", "--hours", "48", "--out", str(out)],
-                   check=True, capture_output=True)
-    done = subprocess.run([*run, "grade", A, str(folder), "--out", str(out), "--workers", "2"],
-                          capture_output=True, text=True)
+    subprocess.run(
+        [*run, "extend", A, "extended", "--hours", "48", "--out", str(out)],
+        check=True,
+        capture_output=True,
+    )
+    done = subprocess.run(
+        [*run, "grade", A, str(folder), "--out", str(out), "--workers", "2"],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return {"root": root, "folder": folder, "out": out, "table": done.stdout, "run": run}
 
@@ -120,10 +130,18 @@ def result(late_class, student):
 
 @pytest.mark.slow
 def test_late_submissions_lose_points_on_time_ones_do_not(late_class):
-    scores = {s: result(late_class, s)["score"] for s in
-              ("on_time", "late", "very_late", "extended", "no_stamp", "late_release")}
-    assert scores == {"on_time": 16, "late": pytest.approx(16 - 2.4), "very_late": 8,
-                      "extended": 16, "no_stamp": 16, "late_release": 0}
+    scores = {
+        s: result(late_class, s)["score"]
+        for s in ("on_time", "late", "very_late", "extended", "no_stamp", "late_release")
+    }
+    assert scores == {
+        "on_time": 16,
+        "late": pytest.approx(16 - 2.4),
+        "very_late": 8,
+        "extended": 16,
+        "no_stamp": 16,
+        "late_release": 0,
+    }
     late = result(late_class, "late")
     assert late["raw_score"] == 16 and late["late"]["penalty"] == pytest.approx(2.4)
     assert late["late"]["text"] == "late by 2 h 13 min: \u221215 % (2.4 points)"
@@ -144,10 +162,21 @@ def test_nbgrader_sees_times_extension_and_penalties(late_class, tmp_path):
         assert extended.extension == 48 * H and extended.total_seconds_late == 0
         assert gb.find_submission(A, "late").timestamp == LATE
     csv_path = tmp_path / "grades.csv"
-    subprocess.run([sys.executable, "-m", "nbgrader", "export",
-                    f"--CourseDirectory.root={late_class['root']}",
-                    f"--CourseDirectory.db_url={url}", "--to", str(csv_path)],
-                   check=True, capture_output=True, cwd=late_class["root"])
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "nbgrader",
+            "export",
+            f"--CourseDirectory.root={late_class['root']}",
+            f"--CourseDirectory.db_url={url}",
+            "--to",
+            str(csv_path),
+        ],
+        check=True,
+        capture_output=True,
+        cwd=late_class["root"],
+    )
     rows = {r["student_id"]: r for r in csv.DictReader(csv_path.open()) if r["assignment"] == A}
     assert float(rows["late"]["raw_score"]) == 16
     assert float(rows["late"]["late_submission_penalty"]) == pytest.approx(2.4)
@@ -160,8 +189,21 @@ def test_regrading_keeps_the_hand_in_times(late_class):
     before = result(late_class, "late")
     nb = late_class["folder"] / "submitted" / "late" / A / f"{A}.ipynb"
     os.utime(nb)  # touched now: the hand-in time is still timestamp.txt's
-    done = subprocess.run([*late_class["run"], "grade", A, str(nb), "--student", "late", "--out",
-                           str(late_class["out"]), "--force"], capture_output=True, text=True)
+    done = subprocess.run(
+        [
+            *late_class["run"],
+            "grade",
+            A,
+            str(nb),
+            "--student",
+            "late",
+            "--out",
+            str(late_class["out"]),
+            "--force",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     after = result(late_class, "late")
     assert after["submitted"] == before["submitted"] and after["score"] == before["score"]
@@ -171,9 +213,24 @@ def test_regrading_keeps_the_hand_in_times(late_class):
 
 def test_extend_without_a_due_date_records_the_extension(tmp_path):
     """`dlcourse extend` on a student not yet graded: the extension row does not count as graded."""
-    done = subprocess.run([sys.executable, "-m", "dlcourse", "--course", str(ROOT), "extend", A,
-                           "zoe", "--days", "2", "--out", str(tmp_path)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dlcourse",
+            "--course",
+            str(ROOT),
+            "extend",
+            A,
+            "zoe",
+            "--days",
+            "2",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     with gradebook.open_gradebook(tmp_path / "gradebook.db") as gb:
         assert gb.find_submission(A, "zoe").extension == 48 * H

@@ -9,12 +9,12 @@ import json
 import jsonschema
 import nbformat
 import pytest
-from conftest import ROOT, dlcourse, submit
-from test_integrations import GRADESCOPE_SCHEMA
 
+from conftest import ROOT, dlcourse, submit
 from dlcourse import gradebook
 from dlcourse.build import venv_on_path
 from dlcourse.exports import gradescope
+from test_integrations import GRADESCOPE_SCHEMA
 
 GOLDEN = ROOT / "tests" / "golden" / "canvas_gradebook.csv"
 A1, A2 = "01_logistic_regression", "02_softmax_regression"

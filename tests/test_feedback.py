@@ -7,8 +7,8 @@ import json
 
 import nbformat
 import pytest
-from conftest import ROOT, dlcourse, submit
 
+from conftest import ROOT, dlcourse, submit
 from dlcourse import demo, feedback, grade
 from dlcourse.course import Course
 from dlcourse.exercises import course_outline

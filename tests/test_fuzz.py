@@ -25,7 +25,7 @@ from dlcourse.text import bound, from_bytes, printable
 
 A = "01_logistic_regression"
 
-FAKE_WORKER = textwrap.dedent('''
+FAKE_WORKER = textwrap.dedent("""
     import os, random, struct, sys
     sys.path.insert(0, sys.argv[2])
     from dlcourse import protocol
@@ -73,9 +73,9 @@ FAKE_WORKER = textwrap.dedent('''
         else:
             for _ in range(rng.randint(1, 3)):
                 send(junk())
-''')
+""")
 
-RUN_JUDGE = textwrap.dedent('''
+RUN_JUDGE = textwrap.dedent("""
     import subprocess, sys
     from dlcourse import sandbox
     def fake(isolation, scratch, data_dir, env, **limits):
@@ -85,7 +85,7 @@ RUN_JUDGE = textwrap.dedent('''
     sandbox.spawn_worker = fake
     from dlcourse.judge import main
     main({argv!r})
-''')
+""")
 
 
 @pytest.mark.slow
@@ -95,9 +95,22 @@ def test_the_judge_records_whatever_a_worker_sends(tmp_path, seed):
     fake.write_text(FAKE_WORKER)
     out = tmp_path / "result.json"
     notebook = ROOT / "solutions" / A / f"{A}.ipynb"
-    argv = ["--assignment", A, "--course", str(ROOT), "--notebook", str(notebook), "--out", str(out),
-            "--isolation", "rlimits", "--limit=cell_seconds=5", "--limit=notebook_seconds=20",
-            "--limit=probe_seconds=5", "--limit=submission_seconds=60"]
+    argv = [
+        "--assignment",
+        A,
+        "--course",
+        str(ROOT),
+        "--notebook",
+        str(notebook),
+        "--out",
+        str(out),
+        "--isolation",
+        "rlimits",
+        "--limit=cell_seconds=5",
+        "--limit=notebook_seconds=20",
+        "--limit=probe_seconds=5",
+        "--limit=submission_seconds=60",
+    ]
     script = RUN_JUDGE.format(fake=str(fake), seed=str(seed), src=str(ROOT / "src"), argv=argv)
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=900)
     assert out.is_file(), done.stderr.decode(errors="replace")[-3000:]
@@ -112,16 +125,24 @@ def test_the_judge_records_whatever_a_worker_sends(tmp_path, seed):
 
 # --- the decoding bounds, directly -----------------------------------------------------
 
-@pytest.mark.parametrize("value,reason", [
-    (10 ** 30, "64 bits"), ("x" * 200_000, "string"), (list(range(1_100_000)), "values"),
-    ({(1, 2): 3}, "keys"), ([[[[[[[[[[[[[[[[[[[[[[0]]]]]]]]]]]]]]]]]]]]]], "deeply")])
+
+@pytest.mark.parametrize(
+    "value,reason",
+    [
+        (10**30, "64 bits"),
+        ("x" * 200_000, "string"),
+        (list(range(1_100_000)), "values"),
+        ({(1, 2): 3}, "keys"),
+        ([[[[[[[[[[[[[[[[[[[[[[0]]]]]]]]]]]]]]]]]]]]]], "deeply"),
+    ],
+)
 def test_answers_beyond_the_bounds_are_refused(value, reason):
     with pytest.raises(protocol.ProtocolError, match=reason):
         protocol.decode(protocol.encode(value))
 
 
 def test_plain_answers_within_the_bounds_pass():
-    value = {"x": torch.zeros(3), "n": -(2 ** 62), "s": "ok", "items": [1, 2.5, None, True]}
+    value = {"x": torch.zeros(3), "n": -(2**62), "s": "ok", "items": [1, 2.5, None, True]}
     back = protocol.decode(protocol.encode(value))
     assert back["n"] == value["n"] and back["items"] == value["items"]
 
@@ -138,5 +159,5 @@ def test_any_bytes_become_bounded_printable_text(data):
 @given(st.text(max_size=3000))
 def test_printable_one_line_text_has_no_controls(text):
     shown = printable(bound(text, 1000), newlines=False)
-    assert not any(ord(c) < 32 or 0x7f <= ord(c) <= 0x9f for c in shown)
+    assert not any(ord(c) < 32 or 0x7F <= ord(c) <= 0x9F for c in shown)
     assert "\u202e" not in shown

@@ -32,9 +32,15 @@ def broken_course(tmp_path_factory):
     shutil.copytree(ROOT / "autograder" / A, course / "autograder" / A)
     graders = course / "autograder" / A / "test_logistic_regression.py"
     text = graders.read_text()
-    text = text.replace('nb.call("mse_loss", yhat=yhat, y=y)', 'nb.call("mse_los", yhat=yhat, y=y)', 1)
-    text = text.replace('nb.call("loss_surface", loss=loss,', 'nb.call("loss_surface", los=loss,', 1)
-    text = text.replace("def test_stack_forward(nb, seed):", "def test_stack_forward(nb, seed):\n    {}['oops']", 1)
+    text = text.replace(
+        'nb.call("mse_loss", yhat=yhat, y=y)', 'nb.call("mse_los", yhat=yhat, y=y)', 1
+    )
+    text = text.replace(
+        'nb.call("loss_surface", loss=loss,', 'nb.call("loss_surface", los=loss,', 1
+    )
+    text = text.replace(
+        "def test_stack_forward(nb, seed):", "def test_stack_forward(nb, seed):\n    {}['oops']", 1
+    )
     graders.write_text(text)
     return course
 
@@ -42,8 +48,25 @@ def broken_course(tmp_path_factory):
 def _grade(course, out, *extra):
     import subprocess
 
-    done = subprocess.run([sys.executable, "-m", "dlcourse", "--course", str(course), "grade", A, str(SOLUTION),
-                           "--student", "alice", "--out", str(out), *extra], capture_output=True, text=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dlcourse",
+            "--course",
+            str(course),
+            "grade",
+            A,
+            str(SOLUTION),
+            "--student",
+            "alice",
+            "--out",
+            str(out),
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return done, json.loads((out / "results" / "alice" / f"{A}.json").read_text())
 
@@ -55,7 +78,9 @@ def test_grader_bugs_are_reported_as_ours_and_logged(broken_course, tmp_path):
     assert ours == {"test_mse_loss", "test_loss_surface_values", "test_stack_forward"}
     for test in record["tests"]:
         if test["name"] in ours:
-            assert "on our side" in test["message"] and "your instructor was told" in test["message"]
+            assert (
+                "on our side" in test["message"] and "your instructor was told" in test["message"]
+            )
     assert record["score"] == 16 - 1 - 2 - 1  # the solution keeps everything else
     assert record["grader_errors"] == 3 and "grader error" in done.stdout
     log = (tmp_path / "logs" / "alice" / f"{A}.log").read_text()
@@ -71,7 +96,17 @@ def test_seeds_are_recorded_and_replayed(tmp_path):
     again = json.loads((tmp_path / "b" / "results" / "alice" / f"{A}.json").read_text())
     assert [t["seed"] for t in again["tests"]] == [t["seed"] for t in record["tests"]]
     saved = tmp_path / "a" / "results" / "alice" / f"{A}.json"
-    dlcourse("grade", A, str(SOLUTION), "--student", "alice", "--out", str(tmp_path / "c"), "--replay", str(saved))
+    dlcourse(
+        "grade",
+        A,
+        str(SOLUTION),
+        "--student",
+        "alice",
+        "--out",
+        str(tmp_path / "c"),
+        "--replay",
+        str(saved),
+    )
     replayed = json.loads((tmp_path / "c" / "results" / "alice" / f"{A}.json").read_text())
     assert replayed["seeds"] == record["seeds"]
     assert [t["seed"] for t in replayed["tests"]] == [t["seed"] for t in record["tests"]]

@@ -19,7 +19,10 @@ from dlcourse.notebook import read
 pytestmark = pytest.mark.slow  # every test here grades notebooks, or runs otter or nbgrader on them
 
 A = "01_logistic_regression"
-NOTEBOOKS = {"solution": ROOT / "solutions" / A / f"{A}.ipynb", "release": ROOT / "release" / A / f"{A}.ipynb"}
+NOTEBOOKS = {
+    "solution": ROOT / "solutions" / A / f"{A}.ipynb",
+    "release": ROOT / "release" / A / f"{A}.ipynb",
+}
 
 
 @pytest.fixture(scope="module")
@@ -36,15 +39,22 @@ def three(tmp_path_factory):
 
 # --- otter-grader ---------------------------------------------------------------------
 
+
 def test_otter_run_gives_the_same_totals(three, tmp_path):
     folder, results = three
-    zip_path = dlcourse("export", "otter", A, "--out", str(tmp_path)).stdout.strip().splitlines()[-1]
+    zip_path = (
+        dlcourse("export", "otter", A, "--out", str(tmp_path)).stdout.strip().splitlines()[-1]
+    )
     for student in ("solution", "partial", "release"):
         work = tmp_path / student
         work.mkdir()
         notebook = folder / "submitted" / student / A / f"{A}.ipynb"
-        subprocess.run([sys.executable, "-m", "otter", "run", "-a", zip_path, "-o", str(work), str(notebook)],
-                       check=True, capture_output=True, cwd=work)
+        subprocess.run(
+            [sys.executable, "-m", "otter", "run", "-a", zip_path, "-o", str(work), str(notebook)],
+            check=True,
+            capture_output=True,
+            cwd=work,
+        )
         otter = json.loads((work / "results.json").read_text())
         total = sum(t.get("score") or 0 for t in otter["tests"])
         assert total == results[student]["score"], student
@@ -62,23 +72,39 @@ GRADESCOPE_SCHEMA = {  # Gradescope autograder results.json, as documented by Gr
         "visibility": {"enum": ["hidden", "after_due_date", "after_published", "visible"]},
         "stdout_visibility": {"enum": ["hidden", "after_due_date", "after_published", "visible"]},
         "extra_data": {"type": "object"},
-        "leaderboard": {"type": "array", "items": {
-            "type": "object",
-            "required": ["name", "value"],
-            "properties": {"name": {"type": "string"}, "value": {"type": ["number", "string"]},
-                           "order": {"enum": ["asc", "desc"]}},
-            "additionalProperties": False}},
-        "tests": {"type": "array", "items": {
-            "type": "object",
-            "required": ["score", "max_score"],
-            "properties": {
-                "score": {"type": "number"}, "max_score": {"type": "number"},
-                "status": {"enum": ["passed", "failed"]}, "name": {"type": "string"},
-                "number": {"type": "string"}, "output": {"type": "string"},
-                "tags": {"type": "array", "items": {"type": "string"}},
-                "visibility": {"enum": ["hidden", "after_due_date", "after_published", "visible"]},
+        "leaderboard": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["name", "value"],
+                "properties": {
+                    "name": {"type": "string"},
+                    "value": {"type": ["number", "string"]},
+                    "order": {"enum": ["asc", "desc"]},
+                },
+                "additionalProperties": False,
             },
-            "additionalProperties": False}},
+        },
+        "tests": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["score", "max_score"],
+                "properties": {
+                    "score": {"type": "number"},
+                    "max_score": {"type": "number"},
+                    "status": {"enum": ["passed", "failed"]},
+                    "name": {"type": "string"},
+                    "number": {"type": "string"},
+                    "output": {"type": "string"},
+                    "tags": {"type": "array", "items": {"type": "string"}},
+                    "visibility": {
+                        "enum": ["hidden", "after_due_date", "after_published", "visible"]
+                    },
+                },
+                "additionalProperties": False,
+            },
+        },
     },
     "additionalProperties": False,
 }
@@ -90,14 +116,19 @@ def test_gradescope_results_json(three, tmp_path):
     done = dlcourse("grade", A, str(notebook), "--out", str(tmp_path), "--format", "gradescope")
     report = json.loads(done.stdout)
     jsonschema.validate(report, GRADESCOPE_SCHEMA)
-    assert report["score"] == results["partial"]["score"] == sum(t["score"] for t in report["tests"])
+    assert (
+        report["score"] == results["partial"]["score"] == sum(t["score"] for t in report["tests"])
+    )
     assert sum(t["max_score"] for t in report["tests"]) == 16
 
 
 # --- nbgrader ---------------------------------------------------------------------------
 
+
 def _validate(path) -> str:
-    done = subprocess.run([sys.executable, "-m", "nbgrader", "validate", str(path)], capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "nbgrader", "validate", str(path)], capture_output=True, text=True
+    )
     return done.stdout + done.stderr
 
 
@@ -123,17 +154,24 @@ def test_nbgrader_api_lists_graded_submissions(three):
 
 # --- the student self-check -------------------------------------------------------------
 
+
 def test_check_reports_each_exercise_without_hidden_tests(three):
     folder, _ = three
     done = dlcourse("check", str(folder / "submitted" / "partial" / A / f"{A}.ipynb"), check=False)
     assert done.returncode == 1
-    lines = {" ".join(line.split()[1:3]): line for line in done.stdout.splitlines()
-             if line.strip()[:1] in "✓✗·"}
+    lines = {
+        " ".join(line.split()[1:3]): line
+        for line in done.stdout.splitlines()
+        if line.strip()[:1] in "✓✗·"
+    }
     assert "(2 points): done" in lines["Exercise 1"] and lines["Exercise 1"].strip().startswith("✓")
     assert "Exercise 6 — Gradient descent, by hand (4 points): not started" in lines["Exercise 6"]
     assert "Points within reach: 8 of 16" in done.stdout
-    hidden = [n for n in (ROOT / "autograder" / A / "test_logistic_regression.py").read_text().split()
-              if n.startswith("test_") and n.endswith("(nb,")]
+    hidden = [
+        n
+        for n in (ROOT / "autograder" / A / "test_logistic_regression.py").read_text().split()
+        if n.startswith("test_") and n.endswith("(nb,")
+    ]
     assert hidden and not any(name[:-4] in done.stdout for name in hidden)
 
 

@@ -20,9 +20,17 @@ FAST = ["--limit", "cell_seconds=3", "--limit", "notebook_seconds=30", "--limit"
 
 # --- the wire ------------------------------------------------------------------------
 
+
 def test_plain_data_round_trips():
-    value = {"out": torch.randn(3, 2), "n": 3, "x": 0.5, "ok": True, "s": "hi", "none": None,
-             "items": [torch.zeros(2), (1, 2.0)]}
+    value = {
+        "out": torch.randn(3, 2),
+        "n": 3,
+        "x": 0.5,
+        "ok": True,
+        "s": "hi",
+        "none": None,
+        "items": [torch.zeros(2), (1, 2.0)],
+    }
     back = protocol.decode(protocol.encode(value))
     assert torch.equal(back["out"], value["out"]) and back["items"][1] == (1, 2.0)
 
@@ -36,9 +44,17 @@ class Sneaky(torch.Tensor):
     pass
 
 
-@pytest.mark.parametrize("value", [AlwaysEqual(), {"x": AlwaysEqual()}, torch.zeros(3).as_subclass(Sneaky),
-                                   torch.nn.Parameter(torch.zeros(2)), torch.Size([2, 3])],
-                         ids=["object", "nested-object", "tensor-subclass", "parameter", "size"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        AlwaysEqual(),
+        {"x": AlwaysEqual()},
+        torch.zeros(3).as_subclass(Sneaky),
+        torch.nn.Parameter(torch.zeros(2)),
+        torch.Size([2, 3]),
+    ],
+    ids=["object", "nested-object", "tensor-subclass", "parameter", "size"],
+)
 def test_only_plain_data_is_accepted(value):
     with pytest.raises(protocol.ProtocolError):
         protocol.decode(protocol.encode(value))
@@ -95,15 +111,24 @@ def broken_class(tmp_path_factory):
     folder = tmp_path_factory.mktemp("class")
     submit(folder, "a_solution", A, _source())
     # fakes every comparison in its own process, inside a probed function too, with wrong code
-    tamper = with_solutions(_release(), _source(), {
-        "binary_cross_entropy": "def binary_cross_entropy(yhat, y):\n" + TAMPER.replace("\n", "\n    ")
-                                + "\n    return torch.tensor(0.0)",
-        "logistic_regression": "class LogisticRegression(torch.nn.Module):\n"
-                               "    def __init__(self, d):\n        super().__init__()\n"
-                               "    def forward(self, x):\n        return torch.full((len(x), 1), 0.5)",
-    })
-    tamper.cells.insert(1, nbformat.v4.new_code_cell(TAMPER + "\nprint('All tests passed!')\n"
-                                                     "print('{\"score\": 16, \"max_score\": 16}')"))
+    tamper = with_solutions(
+        _release(),
+        _source(),
+        {
+            "binary_cross_entropy": "def binary_cross_entropy(yhat, y):\n"
+            + TAMPER.replace("\n", "\n    ")
+            + "\n    return torch.tensor(0.0)",
+            "logistic_regression": "class LogisticRegression(torch.nn.Module):\n"
+            "    def __init__(self, d):\n        super().__init__()\n"
+            "    def forward(self, x):\n        return torch.full((len(x), 1), 0.5)",
+        },
+    )
+    tamper.cells.insert(
+        1,
+        nbformat.v4.new_code_cell(
+            TAMPER + "\nprint('All tests passed!')\nprint('{\"score\": 16, \"max_score\": 16}')"
+        ),
+    )
     submit(folder, "b_tamper", A, tamper)
     submit(folder, "c_not_json", A, '{"cells": [')
     (folder / "submitted" / "d_missing_file" / A).mkdir(parents=True)
@@ -141,8 +166,11 @@ def test_solutions_in_the_same_run_get_full_marks(broken_class):
 @pytest.mark.slow
 def test_monkeypatching_comparisons_fakes_nothing(broken_class):
     result = broken_class[0]["b_tamper"]
-    assert {"test_is_linear_then_sigmoid", "test_bce_matches_bceloss",
-            "test_bce_finite_at_exact_zero_and_one"} <= _failed(result)
+    assert {
+        "test_is_linear_then_sigmoid",
+        "test_bce_matches_bceloss",
+        "test_bce_finite_at_exact_zero_and_one",
+    } <= _failed(result)
     assert result["score"] == 16 - 4  # only the honest exercises score
 
 
@@ -159,7 +187,11 @@ def test_unreadable_and_missing_notebooks_get_zero_with_a_reason(broken_class):
 def test_a_renamed_function_fails_only_its_tests(broken_class):
     result = broken_class[0]["e_renamed"]
     assert _failed(result) == {"test_bce_matches_bceloss", "test_bce_finite_at_exact_zero_and_one"}
-    assert all("does not define `binary_cross_entropy`" in t["message"] for t in result["tests"] if not t["passed"])
+    assert all(
+        "does not define `binary_cross_entropy`" in t["message"]
+        for t in result["tests"]
+        if not t["passed"]
+    )
 
 
 @pytest.mark.slow
@@ -206,10 +238,24 @@ def test_json_result_schema(broken_class):
 def test_gradebook_round_trip_through_nbgrader_export(broken_class, tmp_path):
     results, out = broken_class
     csv_path = tmp_path / "grades.csv"
-    subprocess.run([sys.executable, "-m", "nbgrader", "export", f"--CourseDirectory.root={ROOT}",
-                    f"--CourseDirectory.db_url=sqlite:///{out / 'gradebook.db'}", "--to", str(csv_path)],
-                   check=True, capture_output=True, cwd=ROOT)
-    rows = {row["student_id"]: row for row in csv.DictReader(csv_path.open()) if row["assignment"] == A}
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "nbgrader",
+            "export",
+            f"--CourseDirectory.root={ROOT}",
+            f"--CourseDirectory.db_url=sqlite:///{out / 'gradebook.db'}",
+            "--to",
+            str(csv_path),
+        ],
+        check=True,
+        capture_output=True,
+        cwd=ROOT,
+    )
+    rows = {
+        row["student_id"]: row for row in csv.DictReader(csv_path.open()) if row["assignment"] == A
+    }
     assert set(rows) == set(results)
     for student, result in results.items():
         assert float(rows[student]["score"]) == result["score"]
@@ -220,11 +266,11 @@ def test_gradebook_round_trip_through_nbgrader_export(broken_class, tmp_path):
 def test_feedback_reports_without_hidden_code(broken_class):
     results, out = broken_class
     grader = (ROOT / "autograder" / A / "test_logistic_regression.py").read_text()
-    code_lines = [l.strip() for l in grader.splitlines() if "expect(" in l or "nb.call(" in l]
+    code_lines = [ln.strip() for ln in grader.splitlines() if "expect(" in ln or "nb.call(" in ln]
     for student in results:
         html = (out / "feedback" / student / A / "feedback.html").read_text()
         assert student in html and "/ 16" in html
-        assert not [l for l in code_lines if l in html]
+        assert not [line for line in code_lines if line in html]
 
 
 @pytest.mark.slow
@@ -235,7 +281,7 @@ def test_single_notebook_json(tmp_path):
 
 def test_a_failed_gradebook_write_leaves_nothing(tmp_path):
     db = gradebook.working_copy(ROOT / "gradebook.db", tmp_path / "gradebook.db")
-    with pytest.raises(Exception):
+    with pytest.raises(Exception):  # noqa: B017 (whichever error nbgrader raises: nothing written)
         gradebook.record(db, "no_such_assignment", "zoe", {"x": 1.0})
     with gradebook.open_gradebook(db) as gb:
         assert [s.id for s in gb.students] == []

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from conftest import ROOT, dlcourse, grade_json, submit
 
+from conftest import ROOT, dlcourse, grade_json, submit
 from dlcourse import demo, gradebook
 from dlcourse.course import Course
 from dlcourse.notebook import read
@@ -47,20 +47,41 @@ def postgres():
     with __import__("socket").socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    subprocess.run(_as_postgres([str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U",
-                                 "postgres", "-E", "UTF8"]), check=True, capture_output=True)
-    subprocess.run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-w", "-l",
-                                 str(folder / "log"), "-o",
-                                 f"-p {port} -k {folder} -c listen_addresses=127.0.0.1", "start"]),
-                   check=True, capture_output=True)
+    subprocess.run(
+        _as_postgres(
+            [str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8"]
+        ),
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        _as_postgres(
+            [
+                str(bindir / "pg_ctl"),
+                "-D",
+                str(data),
+                "-w",
+                "-l",
+                str(folder / "log"),
+                "-o",
+                f"-p {port} -k {folder} -c listen_addresses=127.0.0.1",
+                "start",
+            ]
+        ),
+        check=True,
+        capture_output=True,
+    )
     try:
-        with psycopg.connect(f"host=127.0.0.1 port={port} user=postgres dbname=postgres",
-                             autocommit=True) as conn:
+        with psycopg.connect(
+            f"host=127.0.0.1 port={port} user=postgres dbname=postgres", autocommit=True
+        ) as conn:
             conn.execute("CREATE DATABASE course")
         yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/course"
     finally:
-        subprocess.run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate",
-                                     "stop"]), capture_output=True)
+        subprocess.run(
+            _as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
+            capture_output=True,
+        )
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -76,7 +97,9 @@ def rows(url: str) -> dict[str, tuple[int, int, int]]:
             "FROM submitted_assignment s JOIN assignment a ON s.assignment_id = a.id "
             "JOIN submitted_notebook n ON n.assignment_id = s.id "
             "JOIN grade g ON g.notebook_id = n.id "
-            "WHERE a.name = %s GROUP BY s.student_id", (A,)).fetchall()
+            "WHERE a.name = %s GROUP BY s.student_id",
+            (A,),
+        ).fetchall()
     return {student: (subs, grades, scored) for student, subs, grades, scored in found}
 
 
@@ -91,25 +114,46 @@ def klass(folder: Path, n_solutions: int = 1) -> Path:
 
 @pytest.mark.slow
 def test_class_into_postgres_read_back_by_nbgrader_export(postgres, tmp_path):
-    results = grade_json(A, klass(tmp_path / "class"), tmp_path / "out", "--workers", "2",
-                         "--db", postgres)
+    results = grade_json(
+        A, klass(tmp_path / "class"), tmp_path / "out", "--workers", "2", "--db", postgres
+    )
     assert sorted(r["score"] for r in results) == [0, 8, 16]
     assert not (tmp_path / "out" / "gradebook.db").exists()  # the grades went to PostgreSQL
     csv_path = tmp_path / "grades.csv"
-    subprocess.run([sys.executable, "-m", "nbgrader", "export", f"--CourseDirectory.root={ROOT}",
-                    f"--CourseDirectory.db_url={postgres}", "--to", str(csv_path)],
-                   check=True, capture_output=True, cwd=ROOT)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "nbgrader",
+            "export",
+            f"--CourseDirectory.root={ROOT}",
+            f"--CourseDirectory.db_url={postgres}",
+            "--to",
+            str(csv_path),
+        ],
+        check=True,
+        capture_output=True,
+        cwd=ROOT,
+    )
     exported = {r["student_id"]: r for r in csv.DictReader(csv_path.open()) if r["assignment"] == A}
     for result in results:
         assert float(exported[result["student"]]["score"]) == result["score"]
         assert float(exported[result["student"]]["max_score"]) == 16
     # the course's rows were synced as into the SQLite copy: same assignments, cells, points
     with gradebook.open_gradebook(postgres) as gb:
-        synced = sorted((a.name, n.name, c.name, c.max_score) for a in gb.assignments
-                        for n in a.notebooks for c in n.grade_cells)
+        synced = sorted(
+            (a.name, n.name, c.name, c.max_score)
+            for a in gb.assignments
+            for n in a.notebooks
+            for c in n.grade_cells
+        )
     with gradebook.open_gradebook(ROOT / "gradebook.db") as gb:
-        course = sorted((a.name, n.name, c.name, c.max_score) for a in gb.assignments
-                        for n in a.notebooks for c in n.grade_cells)
+        course = sorted(
+            (a.name, n.name, c.name, c.max_score)
+            for a in gb.assignments
+            for n in a.notebooks
+            for c in n.grade_cells
+        )
     assert synced == course
 
 
@@ -117,10 +161,24 @@ def test_class_into_postgres_read_back_by_nbgrader_export(postgres, tmp_path):
 def test_killed_mid_class_then_rerun_no_duplicates_nothing_half_written(postgres, tmp_path):
     folder = klass(tmp_path / "class", n_solutions=3)
     with pg(postgres) as conn:  # a fresh assignment state: other tests used the same database
-        conn.execute("DELETE FROM grade; DELETE FROM comment; DELETE FROM submitted_notebook; "
-                     "DELETE FROM submitted_assignment")
-    cmd = [sys.executable, "-m", "dlcourse", "--course", str(ROOT), "grade", A, str(folder),
-           "--out", str(tmp_path / "out"), "--db", postgres]
+        conn.execute(
+            "DELETE FROM grade; DELETE FROM comment; DELETE FROM submitted_notebook; "
+            "DELETE FROM submitted_assignment"
+        )
+    cmd = [
+        sys.executable,
+        "-m",
+        "dlcourse",
+        "--course",
+        str(ROOT),
+        "grade",
+        A,
+        str(folder),
+        "--out",
+        str(tmp_path / "out"),
+        "--db",
+        postgres,
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 240
     while not rows(postgres) and time.monotonic() < deadline and proc.poll() is None:
@@ -130,8 +188,9 @@ def test_killed_mid_class_then_rerun_no_duplicates_nothing_half_written(postgres
     first = rows(postgres)
     assert 1 <= len(first) < 5, "killed after a first grade and before the last"
     assert all(subs == 1 and grades == scored for subs, grades, scored in first.values())
-    done = dlcourse("grade", A, str(folder), "--out", str(tmp_path / "out"), "--db", postgres,
-                    "--workers", "2")
+    done = dlcourse(
+        "grade", A, str(folder), "--out", str(tmp_path / "out"), "--db", postgres, "--workers", "2"
+    )
     assert "sol0" in done.stdout
     final = rows(postgres)
     assert set(final) == {"sol0", "sol1", "sol2", "release", "partial"}
@@ -157,8 +216,10 @@ def test_a_unique_key_collision_with_another_writer_is_retried(postgres, tmp_pat
     thread.start()
     deadline = time.monotonic() + 30
     with pg(postgres) as watch:  # ours is blocked on the other transaction's unique key
-        while time.monotonic() < deadline and not watch.execute(
-                "SELECT 1 FROM pg_locks WHERE NOT granted").fetchone():
+        while (
+            time.monotonic() < deadline
+            and not watch.execute("SELECT 1 FROM pg_locks WHERE NOT granted").fetchone()
+        ):
             time.sleep(0.05)
     assert thread.is_alive(), "the insert should wait on the other writer's key"
     other.commit()  # ours now fails with a unique violation, rolls back, and retries

@@ -9,10 +9,10 @@ import math
 
 import numpy as np
 import pytest
-from conftest import dlcourse
-from test_exports import hand_built_gradebook
 
+from conftest import dlcourse
 from dlcourse import gradebook, report
+from test_exports import hand_built_gradebook
 
 A = "01_logistic_regression"
 DUE = datetime.datetime(2026, 1, 10, 12, 0)

@@ -40,8 +40,14 @@ def _with(text: str, **changes) -> str:
 
 
 def _many_cells(n: int) -> str:
-    return json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {},
-                       "cells": [{"cell_type": "markdown", "metadata": {}, "source": "x"}] * n})
+    return json.dumps(
+        {
+            "nbformat": 4,
+            "nbformat_minor": 5,
+            "metadata": {},
+            "cells": [{"cell_type": "markdown", "metadata": {}, "source": "x"}] * n,
+        }
+    )
 
 
 def _flipped(text: str, seed: int) -> bytes:
@@ -62,7 +68,9 @@ MALFORMED = {
     "not_utf8": SOURCE.encode()[:500] + b"\xff\xfe\xfa" + SOURCE.encode()[500:],
     "cells_not_a_list": _with(SOURCE, cells={"a": 1}),
     "cell_is_a_string": _with(SOURCE, cells=["print(1)"]),
-    "source_is_a_number": _with(SOURCE, cells=[{"cell_type": "code", "source": 42, "metadata": {}}]),
+    "source_is_a_number": _with(
+        SOURCE, cells=[{"cell_type": "code", "source": 42, "metadata": {}}]
+    ),
     "json_array": "[1, 2, 3]",
     "deeply_nested": "[" * 100_000 + "]" * 100_000,
     "hundred_thousand_cells": _many_cells(100_000),
@@ -77,12 +85,15 @@ def fuzzed(tmp_path_factory):
         submit(folder, student, A, content)
     huge = submit(folder, "huge_outputs", A, "")
     nb = json.loads(SOURCE)
-    nb["cells"][1]["outputs"] = [{"output_type": "display_data", "metadata": {},
-                                  "data": {"image/png": "A" * (300 * 2**20)}}]
+    nb["cells"][1]["outputs"] = [
+        {"output_type": "display_data", "metadata": {}, "data": {"image/png": "A" * (300 * 2**20)}}
+    ]
     huge.write_text(json.dumps(nb))
     submit(folder, "no_metadata", A, _without_metadata(SOURCE))
     submit(folder, "zz_honest", A, SOURCE)
-    results = grade_json(A, folder, folder / "grading", "--workers", "2", "--limit", "notebook_seconds=120")
+    results = grade_json(
+        A, folder, folder / "grading", "--workers", "2", "--limit", "notebook_seconds=120"
+    )
     return {r["student"]: r for r in results}, folder / "grading"
 
 
@@ -127,6 +138,7 @@ def test_the_class_run_completes_and_records_everyone(fuzzed):
 
 # --- killed and resumed --------------------------------------------------------------
 
+
 def _graded(db) -> list[tuple]:
     if not db.exists():
         return []
@@ -134,7 +146,8 @@ def _graded(db) -> list[tuple]:
         return conn.execute(
             "SELECT s.student_id, COUNT(g.id), SUM(g.auto_score IS NULL), s.timestamp FROM submitted_assignment s "
             "JOIN submitted_notebook n ON n.assignment_id = s.id JOIN grade g ON g.notebook_id = n.id "
-            "GROUP BY s.id").fetchall()
+            "GROUP BY s.id"
+        ).fetchall()
 
 
 def test_sigkill_mid_class_then_rerun_grades_everyone_exactly_once(tmp_path):
@@ -142,11 +155,29 @@ def test_sigkill_mid_class_then_rerun_grades_everyone_exactly_once(tmp_path):
     for student in students:
         submit(tmp_path, student, A, RELEASE)
     out = tmp_path / "grading"
-    cmd = [sys.executable, "-m", "dlcourse", "--course", str(ROOT), "grade", A, str(tmp_path),
-           "--out", str(out), "--workers", "2"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "dlcourse",
+        "--course",
+        str(ROOT),
+        "grade",
+        A,
+        str(tmp_path),
+        "--out",
+        str(out),
+        "--workers",
+        "2",
+    ]
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     deadline = time.monotonic() + 300
-    while len(_graded(out / "gradebook.db")) < 2 and time.monotonic() < deadline and proc.poll() is None:
+    while (
+        len(_graded(out / "gradebook.db")) < 2
+        and time.monotonic() < deadline
+        and proc.poll() is None
+    ):
         time.sleep(0.2)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
@@ -160,11 +191,15 @@ def test_sigkill_mid_class_then_rerun_grades_everyone_exactly_once(tmp_path):
     assert sorted(row[0] for row in final) == students  # once each: (assignment, student) is unique
     assert all(count == 6 and missing == 0 for _, count, missing, _ in final)
     kept = {row[0]: row[3] for row in partial}
-    assert all(kept[s] == t for s, _, _, t in final if s in kept), "graded submissions were skipped, not regraded"
+    assert all(kept[s] == t for s, _, _, t in final if s in kept), (
+        "graded submissions were skipped, not regraded"
+    )
 
     written = {s: (out / "results" / s / f"{A}.json").stat().st_mtime_ns for s in students}
     regraded = grade_json(A, tmp_path, out, "--force")
     assert [r["score"] for r in regraded] == [0.0] * len(students)
-    assert all((out / "results" / s / f"{A}.json").stat().st_mtime_ns != written[s] for s in students)
+    assert all(
+        (out / "results" / s / f"{A}.json").stat().st_mtime_ns != written[s] for s in students
+    )
     # the gradebook's timestamp is the hand-in time (the file's), so regrading keeps it
     assert {s: t for s, _, _, t in _graded(out / "gradebook.db")} == {s: t for s, _, _, t in final}

@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import ROOT, dlcourse, submit, with_solutions
 
+from conftest import ROOT, dlcourse, submit, with_solutions
 from dlcourse import similarity
 from dlcourse.notebook import read
 

@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, submit
 
+from conftest import ROOT, submit
 from dlcourse import demo
 from dlcourse.course import Course
 from dlcourse.notebook import read
@@ -76,28 +76,53 @@ def slurm():
     key.chmod(0o400)
     host = socket.gethostname().split(".")[0]
     conf = folder / "slurm.conf"
-    conf.write_text(CONF.format(host=host, ctld_port=free_port(), d_port=free_port(), dir=folder,
-                                cpus=os.cpu_count(), memory=8000))
+    conf.write_text(
+        CONF.format(
+            host=host,
+            ctld_port=free_port(),
+            d_port=free_port(),
+            dir=folder,
+            cpus=os.cpu_count(),
+            memory=8000,
+        )
+    )
     env = {**os.environ, "SLURM_CONF": str(conf)}
-    subprocess.run(["/usr/sbin/munged", "--force", f"--key-file={key}",
-                    f"--socket={folder}/munge.sock",
-                    f"--pid-file={folder}/munged.pid", f"--log-file={folder}/munged.log",
-                    f"--seed-file={folder}/munged.seed"], check=True, env=env)
+    subprocess.run(
+        [
+            "/usr/sbin/munged",
+            "--force",
+            f"--key-file={key}",
+            f"--socket={folder}/munge.sock",
+            f"--pid-file={folder}/munged.pid",
+            f"--log-file={folder}/munged.log",
+            f"--seed-file={folder}/munged.seed",
+        ],
+        check=True,
+        env=env,
+    )
     subprocess.run(["/usr/sbin/slurmctld", "-f", str(conf)], check=True, env=env)
     subprocess.run(["/usr/sbin/slurmd", "-f", str(conf)], check=True, env=env)
     saved = os.environ.get("SLURM_CONF")
     os.environ["SLURM_CONF"] = str(conf)  # sbatch, squeue, scancel of dask-jobqueue find it
     try:
         deadline = time.monotonic() + 60
-        while "idle" not in subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True,
-                                           text=True, env=env).stdout:
+        while (
+            "idle"
+            not in subprocess.run(
+                ["sinfo", "-h", "-o", "%T"], capture_output=True, text=True, env=env
+            ).stdout
+        ):
             assert time.monotonic() < deadline, (folder / "slurmctld.log").read_text()[-3000:]
             time.sleep(0.5)
         yield folder
     finally:
         deadline = time.monotonic() + 30  # let cancelled jobs end before their slurmd does
-        while time.monotonic() < deadline and subprocess.run(
-                ["squeue", "-h"], capture_output=True, text=True, env=env).stdout.strip():
+        while (
+            time.monotonic() < deadline
+            and subprocess.run(
+                ["squeue", "-h"], capture_output=True, text=True, env=env
+            ).stdout.strip()
+        ):
             time.sleep(0.5)
         for name in ("slurmd", "slurmctld", "munged"):
             pid_file = folder / f"{name}.pid"
@@ -123,28 +148,57 @@ def test_a_class_graded_on_slurm_workers(slurm, tmp_path):
     submit(folder, "solution", A, read(course.solution_notebook(A)))
     submit(folder, "release", A, read(course.release_notebook(A)))
     submit(folder, "partial", A, demo.partial(course, A))
-    prologue = [f"export DLCOURSE_ROOT={ROOT}", "export OMP_NUM_THREADS=1",
-                f"export PYTHONPATH={ROOT / 'src'}"]
-    cluster = SLURMCluster(queue="debug", cores=1, processes=1, memory="3GB", walltime="00:30:00",
-                           python=sys.executable, job_script_prologue=prologue,
-                           log_directory=str(tmp_path / "jobs"),
-                           scheduler_options={"host": "127.0.0.1", "dashboard_address": None},
-                           worker_extra_args=["--host", "127.0.0.1"])
+    prologue = [
+        f"export DLCOURSE_ROOT={ROOT}",
+        "export OMP_NUM_THREADS=1",
+        f"export PYTHONPATH={ROOT / 'src'}",
+    ]
+    cluster = SLURMCluster(
+        queue="debug",
+        cores=1,
+        processes=1,
+        memory="3GB",
+        walltime="00:30:00",
+        python=sys.executable,
+        job_script_prologue=prologue,
+        log_directory=str(tmp_path / "jobs"),
+        scheduler_options={"host": "127.0.0.1", "dashboard_address": None},
+        worker_extra_args=["--host", "127.0.0.1"],
+    )
     try:
         cluster.scale(jobs=2)
         with Client(cluster) as client:
             client.wait_for_workers(2, timeout=180)
-        jobs = subprocess.run(["squeue", "-h", "-o", "%i %T"], capture_output=True,
-                              text=True).stdout
+        jobs = subprocess.run(
+            ["squeue", "-h", "-o", "%i %T"], capture_output=True, text=True
+        ).stdout
         assert jobs.count("RUNNING") == 2, jobs
         out = tmp_path / "out"
-        done = subprocess.run([sys.executable, "-m", "dlcourse", "--course", str(ROOT), "grade", A,
-                               str(folder), "--out", str(out), "--scheduler",
-                               cluster.scheduler_address], capture_output=True, text=True)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "dlcourse",
+                "--course",
+                str(ROOT),
+                "grade",
+                A,
+                str(folder),
+                "--out",
+                str(out),
+                "--scheduler",
+                cluster.scheduler_address,
+            ],
+            capture_output=True,
+            text=True,
+        )
         assert done.returncode == 0, done.stderr[-3000:]
     finally:
         cluster.close()
     records = {p.parent.name: json.loads(p.read_text()) for p in out.glob(f"results/*/{A}.json")}
-    assert {s: r["score"] for s, r in records.items()} == {"solution": 16, "release": 0,
-                                                           "partial": 8}
+    assert {s: r["score"] for s, r in records.items()} == {
+        "solution": 16,
+        "release": 0,
+        "partial": 8,
+    }
     assert all(r["grader"]["worker"].startswith("SLURMCluster-") for r in records.values())

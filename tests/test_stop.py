@@ -42,7 +42,9 @@ def run_processes(run_id: str) -> list[int]:
 
 
 def snapshot(folder: Path) -> dict:
-    return {str(p): (p.stat().st_size, p.stat().st_mtime_ns) for p in folder.rglob("*") if p.is_file()}
+    return {
+        str(p): (p.stat().st_size, p.stat().st_mtime_ns) for p in folder.rglob("*") if p.is_file()
+    }
 
 
 def graded(db: Path) -> list[str]:
@@ -56,27 +58,47 @@ def graded(db: Path) -> list[str]:
 def class_folder(tmp_path_factory):
     """Five full solutions (the longest Module 1 runs: every probe answers)."""
     folder = tmp_path_factory.mktemp("stop-class")
-    solution = with_solutions(read(ROOT / "release" / A / f"{A}.ipynb"), read(ROOT / "source" / A / f"{A}.ipynb"))
+    solution = with_solutions(
+        read(ROOT / "release" / A / f"{A}.ipynb"), read(ROOT / "source" / A / f"{A}.ipynb")
+    )
     for student in STUDENTS:
         submit(folder, student, A, solution)
     return folder
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=["SIGINT", "SIGTERM", "SIGKILL"])
+@pytest.mark.parametrize(
+    "sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=["SIGINT", "SIGTERM", "SIGKILL"]
+)
 def test_a_stopped_run_leaves_nothing_running_and_resumes(class_folder, tmp_path, sig):
     out = tmp_path / "grading"
     run_id = uuid.uuid4().hex
     env = {**os.environ, "DLCOURSE_RUN_ID": run_id}
-    cmd = [sys.executable, "-m", "dlcourse", "--course", str(ROOT), "grade", A, str(class_folder),
-           "--out", str(out), "--workers", "2"]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "dlcourse",
+        "--course",
+        str(ROOT),
+        "grade",
+        A,
+        str(class_folder),
+        "--out",
+        str(out),
+        "--workers",
+        "2",
+    ]
+    proc = subprocess.Popen(
+        cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+    )
     # a random moment once judging has begun: in a notebook's cells, its probes, or a write
     deadline = time.monotonic() + 120
     while not run_processes(run_id) and time.monotonic() < deadline:
         time.sleep(0.05)
     time.sleep(random.uniform(0.5, 6.0))
-    os.kill(proc.pid, sig)  # the runner only, as `timeout` or `kill` would: its children must follow
+    os.kill(
+        proc.pid, sig
+    )  # the runner only, as `timeout` or `kill` would: its children must follow
     if sig == signal.SIGINT:
         try:
             proc.wait(timeout=90)  # the first Ctrl-C lets the submissions being graded finish
@@ -98,8 +120,11 @@ def test_a_stopped_run_leaves_nothing_running_and_resumes(class_folder, tmp_path
 
     results = grade_json(A, class_folder, out, "--workers", "2")
     assert sorted(r["student"] for r in results) == STUDENTS
-    failed = {r["student"]: [t["message"] for t in r["tests"] if not t["passed"]] for r in results
-              if r["score"] != r["max_score"]}
+    failed = {
+        r["student"]: [t["message"] for t in r["tests"] if not t["passed"]]
+        for r in results
+        if r["score"] != r["max_score"]
+    }
     assert not failed, failed
     final = graded(out / "gradebook.db")
     assert sorted(final) == STUDENTS, "every student graded exactly once"

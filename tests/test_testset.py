@@ -14,10 +14,10 @@ import random
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import ROOT
 from dlcourse import checks, screening, testset
 from dlcourse.checks import mnist_test_split
 from dlcourse.data import load_mnist

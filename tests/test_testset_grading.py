@@ -23,8 +23,8 @@ import nbformat
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import ROOT, with_solutions
 
+from conftest import ROOT, with_solutions
 from dlcourse.checks import mnist_test_split
 from dlcourse.notebook import read
 from dlcourse.plugin import derive_seed

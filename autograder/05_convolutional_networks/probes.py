@@ -213,8 +213,8 @@ def get_device(nb):
     saved = (torch.cuda.is_available, torch.cuda.device_count)
     for available in (True, False):
         try:
-            torch.cuda.is_available = lambda: available
-            torch.cuda.device_count = lambda: int(available)
+            torch.cuda.is_available = lambda available=available: available
+            torch.cuda.device_count = lambda available=available: int(available)
             answer["cuda" if available else "no_cuda"] = _describe_device(nb.get_device())
         finally:
             torch.cuda.is_available, torch.cuda.device_count = saved

@@ -669,7 +669,8 @@ def _check_moved(moved, original, device, path="batch"):
 @grade(
     cell="test_cuda_tools",
     points=1,
-    hint="recurse into dicts, lists and tuples (rebuild a tuple as a tuple); move tensors; return other values as they are",
+    hint="recurse into dicts, lists and tuples (rebuild a tuple as a tuple); move tensors; "
+    "return other values as they are",
 )
 def test_to_device_moves_nested_batches(nb, seed):
     """to_device moves every tensor of a nested batch and keeps its structure and other values."""

@@ -781,7 +781,7 @@ def _centre_of_mass(image):
     "and place the centre of mass at pixel (14, 14) of a 28 × 28 image of zeros",
 )
 def test_preprocess_digit_is_mnist_like(nb, seed):
-    """preprocess_digit gives a (1, 28, 28) image in [0, 1]: bright digit on 0, 20-pixel box, aspect ratio kept, centred."""
+    """preprocess_digit gives a (1, 28, 28) image in [0, 1]: bright digit on 0, 20-pixel box, aspect kept, centred."""
     g = rng(seed)
     images, _ = mnist_test_split()
     order = torch.randperm(len(images), generator=g)[:400]

@@ -38,7 +38,9 @@ def generate_release(course: Course, out: Path) -> Path:
     from traitlets.config.loader import PyFileConfigLoader
 
     venv_on_path()  # nbgrader runs `alembic` from the environment it is installed in
-    shutil.copytree(course.source, out / "source", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    shutil.copytree(
+        course.source, out / "source", ignore=shutil.ignore_patterns(".ipynb_checkpoints")
+    )
     shutil.copy(course.root / "nbgrader_config.py", out / "nbgrader_config.py")
     config = PyFileConfigLoader("nbgrader_config.py", path=str(out)).load_config()
     coursedir = CourseDirectory(config=config, root=str(out))
@@ -46,8 +48,10 @@ def generate_release(course: Course, out: Path) -> Path:
     for assignment in course.assignments():
         result = api.generate_assignment(assignment, force=True, create=True)
         if not result["success"]:
-            raise RuntimeError(f"nbgrader generate_assignment {assignment} failed:\n{result['log']}\n"
-                               f"{result.get('error', '')}")
+            raise RuntimeError(
+                f"nbgrader generate_assignment {assignment} failed:\n{result['log']}\n"
+                f"{result.get('error', '')}"
+            )
     return out
 
 
@@ -55,8 +59,11 @@ def _tree_differences(built: Path, committed: Path) -> list[str]:
     """Relative paths that differ between two folders (added, removed or changed)."""
     cmp = filecmp.dircmp(built, committed, ignore=[".ipynb_checkpoints", "__pycache__"])
     out = [str(Path(cmp.left).relative_to(built) / n) for n in cmp.left_only + cmp.right_only]
-    out += [str(Path(cmp.left).relative_to(built) / n)
-            for n in cmp.common_files if not filecmp.cmp(Path(cmp.left) / n, Path(cmp.right) / n, shallow=False)]
+    out += [
+        str(Path(cmp.left).relative_to(built) / n)
+        for n in cmp.common_files
+        if not filecmp.cmp(Path(cmp.left) / n, Path(cmp.right) / n, shallow=False)
+    ]
     for sub in cmp.common_dirs:
         out += [str(Path(sub) / d) for d in _tree_differences(built / sub, committed / sub)]
     return sorted(out)
@@ -79,8 +86,11 @@ def release(course: Course, log=print) -> list[str]:
     with open(course.root / ".release.lock", "w") as lock, tempfile.TemporaryDirectory() as tmp:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one build at a time writes release/ and gradebook.db
         built = generate_release(course, Path(tmp))
-        changed = ([f"release/{p}" for p in _tree_differences(built / "release", course.release)]
-                   if course.release.is_dir() else ["release/"])
+        changed = (
+            [f"release/{p}" for p in _tree_differences(built / "release", course.release)]
+            if course.release.is_dir()
+            else ["release/"]
+        )
         if changed:
             staging = course.root / ".release.new"
             shutil.rmtree(staging, ignore_errors=True)
@@ -101,8 +111,12 @@ def execute_solution(course: Course, assignment: str, log=print) -> Path:
 
     nb = read(course.source_notebook(assignment))
     with tempfile.TemporaryDirectory() as cwd:
-        NotebookClient(nb, timeout=EXECUTE_SECONDS, kernel_name="python3",
-                       resources={"metadata": {"path": cwd}}).execute()
+        NotebookClient(
+            nb,
+            timeout=EXECUTE_SECONDS,
+            kernel_name="python3",
+            resources={"metadata": {"path": cwd}},
+        ).execute()
     out = course.solution_notebook(assignment)
     out.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, str(out))
@@ -119,6 +133,8 @@ def stale_solutions(course: Course) -> list[str]:
     stale = []
     for assignment in course.assignments():
         path = course.solution_notebook(assignment)
-        if not path.is_file() or _cells(read(path)) != _cells(read(course.source_notebook(assignment))):
+        if not path.is_file() or _cells(read(path)) != _cells(
+            read(course.source_notebook(assignment))
+        ):
             stale.append(str(path.relative_to(course.root)))
     return stale

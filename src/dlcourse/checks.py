@@ -43,8 +43,9 @@ def mnist_test_split() -> tuple[torch.Tensor, torch.Tensor]:
     return _TEST_SPLIT["split"]
 
 
-def hidden_test_accuracy(nb, probe: str, name: str, *, seed: int | None = None,
-                         graders: Path | None = None) -> float:
+def hidden_test_accuracy(
+    nb, probe: str, name: str, *, seed: int | None = None, graders: Path | None = None
+) -> float:
     """Send this run's hidden test set to ``probe``; score its labels with the judge's own.
 
     The set is drawn from ``seed`` (a fresh run-time draw by default): a random subset of
@@ -60,8 +61,9 @@ def hidden_test_accuracy(nb, probe: str, name: str, *, seed: int | None = None,
     if seed is None:  # the run's recorded, replayable seed for this test's set (judge), or fresh
         seed_for = RUN.get("seed_for")
         seed = seed_for(f"{current_test() or name}::test_set") if seed_for else testset.draw_seed()
-    hidden = testset.draw(images, labels, seed, testset.load_private(private) if private else None,
-                          mode)
+    hidden = testset.draw(
+        images, labels, seed, testset.load_private(private) if private else None, mode
+    )
     predictions = accuracy_input(nb.call(probe, images=hidden.images), hidden.labels, name)
     result = testset.score(hidden, predictions)
     for kind, evidence in testset.suspicions(result):
@@ -112,13 +114,17 @@ def expect(condition, message: str) -> None:
 
 def tensor(value, name: str, *, shape=None, dtype=None, finite: bool = True) -> torch.Tensor:
     """Check that a probe answer is a plain dense tensor of the right shape (and dtype)."""
-    expect(type(value) is torch.Tensor, f"{name} should be a torch.Tensor, got {type(value).__name__}")
+    expect(
+        type(value) is torch.Tensor, f"{name} should be a torch.Tensor, got {type(value).__name__}"
+    )
     expect(value.layout == torch.strided, f"{name} should be a dense tensor")
     if dtype is not None:
         expect(value.dtype == dtype, f"{name} should have dtype {dtype}, got {value.dtype}")
     if shape is not None:
-        expect(tuple(value.shape) == tuple(shape),
-               f"{name} should have shape {tuple(shape)}, got {tuple(value.shape)}")
+        expect(
+            tuple(value.shape) == tuple(shape),
+            f"{name} should have shape {tuple(shape)}, got {tuple(value.shape)}",
+        )
     if finite and value.is_floating_point():
         expect(bool(torch.isfinite(value).all()), f"{name} contains inf or nan")
     return value
@@ -127,10 +133,14 @@ def tensor(value, name: str, *, shape=None, dtype=None, finite: bool = True) -> 
 def number(value, name: str, *, finite: bool = True) -> float:
     """Check that a probe answer is a real number (a Python number or a one-element tensor)."""
     if type(value) is torch.Tensor:
-        expect(value.numel() == 1, f"{name} should be a single number, got shape {tuple(value.shape)}")
+        expect(
+            value.numel() == 1, f"{name} should be a single number, got shape {tuple(value.shape)}"
+        )
         value = value.item()
-    expect(type(value) in (int, float) and not isinstance(value, bool),
-           f"{name} should be a number, got {type(value).__name__}")
+    expect(
+        type(value) in (int, float) and not isinstance(value, bool),
+        f"{name} should be a number, got {type(value).__name__}",
+    )
     value = float(value)
     if finite:
         expect(value == value and abs(value) != float("inf"), f"{name} is inf or nan")
@@ -141,15 +151,19 @@ def close(actual: torch.Tensor, expected: torch.Tensor, *, atol: float, rtol: fl
     """True when the two agree elementwise within atol + rtol·|expected| (computed in float64)."""
     actual, expected = actual.double(), expected.double()
     return actual.shape == expected.shape and bool(
-        ((actual - expected).abs() <= atol + rtol * expected.abs()).all())
+        ((actual - expected).abs() <= atol + rtol * expected.abs()).all()
+    )
 
 
-def accuracy_input(predictions, labels: torch.Tensor,
-                   name: str = "the predictions") -> torch.Tensor:
+def accuracy_input(
+    predictions, labels: torch.Tensor, name: str = "the predictions"
+) -> torch.Tensor:
     """Predictions checked to be integer class indices of the labels' shape."""
     preds = tensor(predictions, name, shape=labels.shape)
-    expect(not preds.is_floating_point() and not preds.is_complex(),
-           f"{name} should be integer class indices, got {preds.dtype}")
+    expect(
+        not preds.is_floating_point() and not preds.is_complex(),
+        f"{name} should be integer class indices, got {preds.dtype}",
+    )
     return preds.long()
 
 

@@ -11,8 +11,12 @@ from dlcourse.course import Course, parse_limits
 
 
 @click.group()
-@click.option("--course", "course_root", type=click.Path(file_okay=False, path_type=Path),
-              help="Course root (default: the checkout around the current folder).")
+@click.option(
+    "--course",
+    "course_root",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Course root (default: the checkout around the current folder).",
+)
 @click.pass_context
 def main(ctx, course_root):
     """Deep Learning with PyTorch: build, grade and give feedback."""
@@ -46,7 +50,9 @@ def data():
 
 
 @main.command()
-@click.option("--solutions/--no-solutions", default=True, help="Also re-execute the solution notebooks.")
+@click.option(
+    "--solutions/--no-solutions", default=True, help="Also re-execute the solution notebooks."
+)
 @click.argument("assignments", nargs=-1, callback=_assignment)
 @click.pass_context
 def release(ctx, solutions, assignments):
@@ -65,35 +71,95 @@ def release(ctx, solutions, assignments):
 @click.argument("assignment", callback=_assignment)
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--student", help="Student id when grading a single notebook.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              help="Where the gradebook, feedback and results go (default: grading/).")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the gradebook, feedback and results go (default: grading/).",
+)
 @click.option("--workers", default=1, show_default=True, help="Submissions graded at once.")
-@click.option("--force", is_flag=True, help="Regrade submissions that are already in the gradebook.")
-@click.option("--isolation", type=click.Choice(["auto", "bwrap", "rlimits"]), default="auto",
-              show_default=True, help="How the student's code is contained: bubblewrap sandbox, or a "
-              "plain subprocess with resource limits (auto: bwrap where it works).")
-@click.option("--limit", "limit_pairs", multiple=True, metavar="NAME=VALUE",
-              help="Override a limit of autograder/<assignment>/assignment.toml (repeatable): "
-              "notebook_seconds, cell_seconds, probe_seconds, submission_seconds (CPU seconds per "
-              "thread share), restarts, memory_mb, processes.")
-@click.option("--scheduler", metavar="ADDRESS", help="Grade on a Dask cluster (tcp://HOST:PORT or "
-              "tls://...; default: $DLCOURSE_SCHEDULER, else course.toml's [grading] scheduler).")
-@click.option("--db", metavar="URL", help="Gradebook as a SQLAlchemy URL (sqlite:///..., postgresql+"
-              "psycopg://...; default: $DLCOURSE_DB, course.toml, else <out>/gradebook.db).")
-@click.option("--json", "as_json", is_flag=True, hidden=True,
-              help="Deprecated: use --format json (kept for one release).")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "gradescope"]), default="table",
-              show_default=True, help="gradescope: print Gradescope's results.json for one notebook, or "
-              "write <out>/gradescope/<student>/results.json for a folder.")
-@click.option("--hidden-until-due", is_flag=True,
-              help="gradescope: each test's result visible after the due date (the score at once).")
-@click.option("--seed", type=int, help="Base seed of the hidden tests (each test's seed is derived from "
-              "it and recorded); default: drawn at random.")
-@click.option("--replay", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="A results JSON file (one record or a list): rerun with the seeds it recorded.")
+@click.option(
+    "--force", is_flag=True, help="Regrade submissions that are already in the gradebook."
+)
+@click.option(
+    "--isolation",
+    type=click.Choice(["auto", "bwrap", "rlimits"]),
+    default="auto",
+    show_default=True,
+    help="How the student's code is contained: bubblewrap sandbox, or a "
+    "plain subprocess with resource limits (auto: bwrap where it works).",
+)
+@click.option(
+    "--limit",
+    "limit_pairs",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Override a limit of autograder/<assignment>/assignment.toml (repeatable): "
+    "notebook_seconds, cell_seconds, probe_seconds, submission_seconds (CPU seconds per "
+    "thread share), restarts, memory_mb, processes.",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="Grade on a Dask cluster (tcp://HOST:PORT or "
+    "tls://...; default: $DLCOURSE_SCHEDULER, else course.toml's [grading] scheduler).",
+)
+@click.option(
+    "--db",
+    metavar="URL",
+    help="Gradebook as a SQLAlchemy URL (sqlite:///..., postgresql+"
+    "psycopg://...; default: $DLCOURSE_DB, course.toml, else <out>/gradebook.db).",
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    hidden=True,
+    help="Deprecated: use --format json (kept for one release).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "gradescope"]),
+    default="table",
+    show_default=True,
+    help="gradescope: print Gradescope's results.json for one notebook, or "
+    "write <out>/gradescope/<student>/results.json for a folder.",
+)
+@click.option(
+    "--hidden-until-due",
+    is_flag=True,
+    help="gradescope: each test's result visible after the due date (the score at once).",
+)
+@click.option(
+    "--seed",
+    type=int,
+    help="Base seed of the hidden tests (each test's seed is derived from "
+    "it and recorded); default: drawn at random.",
+)
+@click.option(
+    "--replay",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A results JSON file (one record or a list): rerun with the seeds it recorded.",
+)
 @click.pass_context
-def grade(ctx, assignment, path, student, out, workers, force, isolation, limit_pairs, scheduler, db,
-          as_json, fmt, hidden_until_due, seed, replay):
+def grade(
+    ctx,
+    assignment,
+    path,
+    student,
+    out,
+    workers,
+    force,
+    isolation,
+    limit_pairs,
+    scheduler,
+    db,
+    as_json,
+    fmt,
+    hidden_until_due,
+    seed,
+    replay,
+):
     """Grade a notebook, or a folder of submissions (nbgrader's submitted/<student>/<assignment>/)."""
     from dlcourse import grade as grading
 
@@ -109,18 +175,38 @@ def grade(ctx, assignment, path, student, out, workers, force, isolation, limit_
     if replay is not None:
         saved = json.loads(replay.read_text())
         saved = saved if isinstance(saved, list) else [saved]
-        replayed = {r["student"]: r.get("seeds") or {} for r in saved if isinstance(r, dict) and "student" in r}
+        replayed = {
+            r["student"]: r.get("seeds") or {}
+            for r in saved
+            if isinstance(r, dict) and "student" in r
+        }
         force = True
     try:
-        records = grading.grade(course, assignment, path, student=student, out=out, isolation=isolation,
-                                workers=workers, force=force, progress=fmt == "table", limits=limits,
-                                seed=seed, replay=replayed, scheduler=scheduler, db=db)
+        records = grading.grade(
+            course,
+            assignment,
+            path,
+            student=student,
+            out=out,
+            isolation=isolation,
+            workers=workers,
+            force=force,
+            progress=fmt == "table",
+            limits=limits,
+            seed=seed,
+            replay=replayed,
+            scheduler=scheduler,
+            db=db,
+        )
     except grading.GradingStopped as stopped:
         if stopped.records:
             click.echo(grading.table(stopped.records), err=True)
-        click.echo(f"dlcourse: stopped; {len(stopped.records)} submission(s) graded and recorded, "
-                   f"{stopped.remaining} not. Run the same command again to grade the rest "
-                   "(graded submissions are skipped).", err=True)
+        click.echo(
+            f"dlcourse: stopped; {len(stopped.records)} submission(s) graded and recorded, "
+            f"{stopped.remaining} not. Run the same command again to grade the rest "
+            "(graded submissions are skipped).",
+            err=True,
+        )
         ctx.exit(128 + int(stopped.signum))
     except (ValueError, RuntimeError) as exc:  # ClusterLost and GradersDiffer included
         raise click.ClickException(str(exc)) from None
@@ -141,12 +227,13 @@ def grade(ctx, assignment, path, student, out, workers, force, isolation, limit_
 
 
 @main.command()
-@click.option("--assignment", callback=_assignment,
-              help="Default: the course's first assignment.")
+@click.option("--assignment", callback=_assignment, help="Default: the course's first assignment.")
 @click.pass_context
 def demo(ctx, assignment):
     """Build the release, then grade a demo class (solution, untouched release, partial work)."""
-    from dlcourse import build, demo as demo_class, grade as grading
+    from dlcourse import build
+    from dlcourse import demo as demo_class
+    from dlcourse import grade as grading
 
     course = _course(ctx)
     assignment = assignment or course.assignments()[0]
@@ -161,23 +248,44 @@ def demo(ctx, assignment):
 
 @main.command()
 @click.argument("assignment", callback=_assignment)
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              help="Default: <gradebook's folder>/report/<assignment>/.")
-@click.option("--gradebook", "db", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Default: grading/gradebook.db.")
-@click.option("--results", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Result records (default: results/ next to the gradebook).")
-@click.option("--submitted", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="nbgrader course folder whose submitted/*/<assignment>/timestamp.txt give the "
-              "submission times (default: the times the gradebook recorded).")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Default: <gradebook's folder>/report/<assignment>/.",
+)
+@click.option(
+    "--gradebook",
+    "db",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Default: grading/gradebook.db.",
+)
+@click.option(
+    "--results",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Result records (default: results/ next to the gradebook).",
+)
+@click.option(
+    "--submitted",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="nbgrader course folder whose submitted/*/<assignment>/timestamp.txt give the "
+    "submission times (default: the times the gradebook recorded).",
+)
 @click.pass_context
 def report(ctx, assignment, out, db, results, submitted):
     """A class report: scores, pass rate and discrimination per test, failures, run times, late work."""
     from dlcourse import report as reporting
 
     try:
-        click.echo(reporting.report(_course(ctx), assignment, gradebook=db, results=results,
-                                    submitted=submitted, out=out))
+        click.echo(
+            reporting.report(
+                _course(ctx),
+                assignment,
+                gradebook=db,
+                results=results,
+                submitted=submitted,
+                out=out,
+            )
+        )
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -185,17 +293,27 @@ def report(ctx, assignment, out, db, results, submitted):
 @main.command()
 @click.argument("assignment", callback=_assignment)
 @click.argument("course_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              help="Default: grading/similarity/<assignment>/.")
-@click.option("--threshold", default=0.5, show_default=True, help="List pairs at or above this similarity.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Default: grading/similarity/<assignment>/.",
+)
+@click.option(
+    "--threshold", default=0.5, show_default=True, help="List pairs at or above this similarity."
+)
 @click.pass_context
 def similarity(ctx, assignment, course_dir, out, threshold):
     """Pairs of submissions whose own code overlaps (copydetect), for a person to review."""
     from dlcourse import similarity as sim
 
     course = _course(ctx)
-    path, pairs = sim.run(course, assignment, course_dir, out or course.grading / "similarity" / assignment,
-                          threshold=threshold)
+    path, pairs = sim.run(
+        course,
+        assignment,
+        course_dir,
+        out or course.grading / "similarity" / assignment,
+        threshold=threshold,
+    )
     for p in pairs[:10]:
         click.echo(f"{p.similarity:6.0%}  {p.a}  {p.b}")
     click.echo(path)
@@ -228,14 +346,31 @@ def export():
 
 @export.command("canvas")
 @click.argument("assignments", nargs=-1, required=True, callback=_assignment)
-@click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
-              help="CSV: student,name,id,sis_user_id,sis_login_id,section (student = dlcourse id).")
-@click.option("--gradebook", "db", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Default: grading/gradebook.db.")
-@click.option("--column", "columns", multiple=True, help="Canvas column name per assignment, e.g. "
-              "'Module 1 (1234)' to match an existing Canvas assignment (default: its name).")
-@click.option("--missing", default="", help="Score for a listed student with no submission "
-              "(default: empty, which Canvas leaves unchanged).")
+@click.option(
+    "--roster",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="CSV: student,name,id,sis_user_id,sis_login_id,section (student = dlcourse id).",
+)
+@click.option(
+    "--gradebook",
+    "db",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Default: grading/gradebook.db.",
+)
+@click.option(
+    "--column",
+    "columns",
+    multiple=True,
+    help="Canvas column name per assignment, e.g. "
+    "'Module 1 (1234)' to match an existing Canvas assignment (default: its name).",
+)
+@click.option(
+    "--missing",
+    default="",
+    help="Score for a listed student with no submission "
+    "(default: empty, which Canvas leaves unchanged).",
+)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Default: stdout.")
 @click.pass_context
 def export_canvas(ctx, assignments, roster, db, columns, missing, out):
@@ -246,8 +381,9 @@ def export_canvas(ctx, assignments, roster, db, columns, missing, out):
 
     db = db or _course(ctx).grading / "gradebook.db"
     try:
-        text, unlisted = canvas.export(db, list(assignments), roster, columns=list(columns) or None,
-                                       missing=missing)
+        text, unlisted = canvas.export(
+            db, list(assignments), roster, columns=list(columns) or None, missing=missing
+        )
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     if unlisted:
@@ -261,8 +397,13 @@ def export_canvas(ctx, assignments, roster, db, columns, missing, out):
 
 @export.command("otter")
 @click.argument("assignment", callback=_assignment)
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("grading/otter"),
-              show_default=True, help="Folder for the zip.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("grading/otter"),
+    show_default=True,
+    help="Folder for the zip.",
+)
 @click.pass_context
 def export_otter(ctx, assignment, out):
     """An otter-grader autograder zip (for `otter run` and Gradescope) running the hidden graders."""
@@ -273,10 +414,19 @@ def export_otter(ctx, assignment, out):
 
 @main.command()
 @click.argument("notebook", type=click.Path(exists=True, path_type=Path))
-@click.option("--all", "all_", is_flag=True,
-              help="NOTEBOOK is a folder: check every assignment's notebook in it, one overview.")
+@click.option(
+    "--all",
+    "all_",
+    is_flag=True,
+    help="NOTEBOOK is a folder: check every assignment's notebook in it, one overview.",
+)
 @click.option("--assignment", help="Default: from the notebook's name.")
-@click.option("--isolation", type=click.Choice(["auto", "bwrap", "rlimits"]), default="auto", show_default=True)
+@click.option(
+    "--isolation",
+    type=click.Choice(["auto", "bwrap", "rlimits"]),
+    default="auto",
+    show_default=True,
+)
 @click.pass_context
 def check(ctx, notebook, all_, assignment, isolation):
     """Run your notebook as the grader will, with the visible tests only, and report each exercise."""
@@ -290,7 +440,9 @@ def check(ctx, notebook, all_, assignment, isolation):
     if all_:
         if not notebook.is_dir():
             raise click.BadParameter("with --all, give a folder", param_hint="NOTEBOOK")
-        results = selfcheck.check_all(catalog, notebook, isolation, log=lambda m: click.echo(m, err=True))
+        results = selfcheck.check_all(
+            catalog, notebook, isolation, log=lambda m: click.echo(m, err=True)
+        )
         click.echo(selfcheck.render_all(results))
         ctx.exit(0 if all(selfcheck.passed(r) for r in results) else 1)
     if notebook.is_dir():

@@ -76,8 +76,15 @@ def wants_gpu(course: Course, assignment: str) -> bool:
 _isolation_here: dict[str, str] = {}
 
 
-def judge_task(assignment: str, notebook_bytes: bytes, overrides: dict, graders: str,
-               isolation: str, seed: int | None = None, seeds: dict | None = None) -> dict:
+def judge_task(
+    assignment: str,
+    notebook_bytes: bytes,
+    overrides: dict,
+    graders: str,
+    isolation: str,
+    seed: int | None = None,
+    seeds: dict | None = None,
+) -> dict:
     """The Dask task: grade one notebook on this worker with this worker's own course.
 
     Raises :class:`GradersDiffer` when this worker's ``autograder/<assignment>/`` is not the
@@ -96,14 +103,17 @@ def judge_task(assignment: str, notebook_bytes: bytes, overrides: dict, graders:
     name = str(worker.name if worker.name is not None else worker.address)
     mine = graders_hash(course.graders(assignment))
     if mine != graders:
-        raise GradersDiffer(f"worker {name} on {socket.gethostname()} has other graders for "
-                            f"{assignment} than the client (hash {mine[:12]} here, {graders[:12]} "
-                            f"there): update the course on that worker ({course.root})")
+        raise GradersDiffer(
+            f"worker {name} on {socket.gethostname()} has other graders for "
+            f"{assignment} than the client (hash {mine[:12]} here, {graders[:12]} "
+            f"there): update the course on that worker ({course.root})"
+        )
     if isolation not in _isolation_here:
         _isolation_here[isolation] = sandbox.choose(isolation)
     # the worker's threads share its cores: more torch threads than cores makes OpenMP crawl
-    os.environ.setdefault("OMP_NUM_THREADS",
-                          str(max(1, (os.cpu_count() or 1) // max(1, worker.state.nthreads))))
+    os.environ.setdefault(
+        "OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // max(1, worker.state.nthreads)))
+    )
     key = worker.get_current_task()
     run = Run()
     finished = threading.Event()
@@ -118,8 +128,17 @@ def judge_task(assignment: str, notebook_bytes: bytes, overrides: dict, graders:
 
     threading.Thread(target=stop_when_released, daemon=True).start()
     try:
-        judged = judge_bytes(course, assignment, notebook_bytes, _isolation_here[isolation],
-                             course.limits(assignment, **overrides), overrides, run, seed, seeds)
+        judged = judge_bytes(
+            course,
+            assignment,
+            notebook_bytes,
+            _isolation_here[isolation],
+            course.limits(assignment, **overrides),
+            overrides,
+            run,
+            seed,
+            seeds,
+        )
     finally:
         finished.set()
     grader = judged.get("grader") if isinstance(judged.get("grader"), dict) else {}
@@ -140,8 +159,10 @@ def security(course_root: Path):
     """A ``distributed.Security`` from ``course.toml``'s TLS files, or None (Dask's config)."""
     from distributed.security import Security
 
-    files = {k: course_config.setting(course_root, k)
-             for k in ("tls_ca_file", "tls_client_cert", "tls_client_key")}
+    files = {
+        k: course_config.setting(course_root, k)
+        for k in ("tls_ca_file", "tls_client_cert", "tls_client_key")
+    }
     if not any(files.values()):
         return None
     if not all(files.values()):
@@ -158,12 +179,23 @@ def connect(address: str, course_root: Path):
     try:
         return Client(address, security=sec, timeout="20s", set_as_default=False)
     except Exception as exc:  # noqa: BLE001 (timeouts, refused TLS, a bad address: one message)
-        raise ClusterLost(f"cannot reach the Dask scheduler at {address}: "
-                          f"{exc or type(exc).__name__}") from None
+        raise ClusterLost(
+            f"cannot reach the Dask scheduler at {address}: {exc or type(exc).__name__}"
+        ) from None
 
 
-def judged_pairs(course: Course, assignment: str, jobs: list, *, scheduler: str, isolation: str,
-                 overrides: dict, run, seed: int | None = None, replay: dict | None = None):
+def judged_pairs(
+    course: Course,
+    assignment: str,
+    jobs: list,
+    *,
+    scheduler: str,
+    isolation: str,
+    overrides: dict,
+    run,
+    seed: int | None = None,
+    replay: dict | None = None,
+):
     """Yield ``(job, judged)`` as the cluster finishes them, for :func:`dlcourse.grade.grade`.
 
     ``run`` is the class run's :class:`dlcourse.grade.Run` (made ``immediate`` on a cluster:
@@ -183,8 +215,10 @@ def judged_pairs(course: Course, assignment: str, jobs: list, *, scheduler: str,
     limit = int(course_config.setting(course.root, "in_flight") or IN_FLIGHT)
     client = connect(scheduler, course.root)
     futures: dict = {}
-    lost = (f"lost the Dask scheduler at {scheduler} mid-run; what was graded is saved: run the "
-            "same command again for the rest")
+    lost = (
+        f"lost the Dask scheduler at {scheduler} mid-run; what was graded is saved: run the "
+        "same command again for the rest"
+    )
     try:
         pending = list(jobs)
         done = as_completed(loop=client.loop)
@@ -205,9 +239,20 @@ def judged_pairs(course: Course, assignment: str, jobs: list, *, scheduler: str,
                     yield job, {"error": f"the notebook could not be opened ({exc.strerror})"}
                     continue
                 key = f"judge-{assignment}-{job.student}-{os.getpid()}-{time.time_ns()}"
-                future = client.submit(judge_task, assignment, data, overrides, graders, isolation,
-                                       seed, (replay or {}).get(job.student), key=key, pure=False,
-                                       retries=RETRIES, resources=resources)
+                future = client.submit(
+                    judge_task,
+                    assignment,
+                    data,
+                    overrides,
+                    graders,
+                    isolation,
+                    seed,
+                    (replay or {}).get(job.student),
+                    key=key,
+                    pure=False,
+                    retries=RETRIES,
+                    resources=resources,
+                )
                 futures[future] = job
                 done.add(future)
 
@@ -234,17 +279,23 @@ def judged_pairs(course: Course, assignment: str, jobs: list, *, scheduler: str,
                         print(f"dlcourse: {job.student} not graded: {exc}", file=sys.stderr)
                         continue
                     if isinstance(exc, KilledWorker):
-                        judged = {"error": "the machines grading this notebook stopped every time "
-                                           "it ran; please tell your instructor"}
+                        judged = {
+                            "error": "the machines grading this notebook stopped every time "
+                            "it ran; please tell your instructor"
+                        }
                     else:
-                        judged = {"error": "internal grader error: a problem on our side, not in "
-                                           "your notebook; your instructor was told",
-                                  "internal_error": f"the Dask task failed: {exc!r}"}
+                        judged = {
+                            "error": "internal grader error: a problem on our side, not in "
+                            "your notebook; your instructor was told",
+                            "internal_error": f"the Dask task failed: {exc!r}",
+                        }
                 yield job, judged
             yield from submit_more()
         if refused:
-            raise GradersDiffer(f"{len(refused)} submission(s) not graded because a worker's "
-                                "graders differ from this course's (see above)")
+            raise GradersDiffer(
+                f"{len(refused)} submission(s) not graded because a worker's "
+                "graders differ from this course's (see above)"
+            )
     except FutureCancelledError:
         raise ClusterLost(lost) from None
     finally:

@@ -7,6 +7,7 @@ import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
+
 @dataclass(frozen=True)
 class Limits:
     """What grading one submission may use. Times are **CPU seconds per thread share**: a cell
@@ -53,7 +54,9 @@ def find_root(start: Path | None = None) -> Path:
     package_root = Path(__file__).resolve().parents[2]
     if (package_root / "nbgrader_config.py").is_file():
         return package_root
-    raise FileNotFoundError("not inside a course checkout (no nbgrader_config.py with source/ found)")
+    raise FileNotFoundError(
+        "not inside a course checkout (no nbgrader_config.py with source/ found)"
+    )
 
 
 class Course:
@@ -71,15 +74,21 @@ class Course:
         sorted by folder name (so a numbered prefix sets the course order)."""
         if not self.source.is_dir():
             return []
-        return sorted(folder.name for folder in self.source.iterdir()
-                      if folder.is_dir() and not folder.name.startswith(".")
-                      and (folder / self.notebook_name(folder.name)).is_file())
+        return sorted(
+            folder.name
+            for folder in self.source.iterdir()
+            if folder.is_dir()
+            and not folder.name.startswith(".")
+            and (folder / self.notebook_name(folder.name)).is_file()
+        )
 
     def require(self, assignment: str) -> str:
         """``assignment`` if this course has it, else ValueError naming the ones it has."""
         if assignment not in self.assignments():
-            raise ValueError(f"unknown assignment {assignment!r}; this course has: "
-                             + ", ".join(self.assignments()))
+            raise ValueError(
+                f"unknown assignment {assignment!r}; this course has: "
+                + ", ".join(self.assignments())
+            )
         return assignment
 
     def notebook_name(self, assignment: str) -> str:
@@ -108,6 +117,7 @@ class Course:
         known = [f.name for f in fields(Limits)]
         unknown = sorted(set(table) - set(known))
         if unknown:  # an instructor's typo: say where, not a TypeError from the dataclass
-            raise ValueError(f"{path}: unknown limit(s) {', '.join(unknown)}; known: "
-                             + ", ".join(known))
+            raise ValueError(
+                f"{path}: unknown limit(s) {', '.join(unknown)}; known: " + ", ".join(known)
+            )
         return replace(Limits(**table), **override)

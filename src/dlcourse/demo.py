@@ -15,8 +15,11 @@ from dlcourse.notebook import nbgrader_meta, read
 def partial(course: Course, assignment: str):
     """The release notebook with the solution cells of the first half of the exercises filled in."""
     released = read(course.release_notebook(assignment))
-    solved = {nbgrader_meta(c).get("grade_id"): c.source for c in read(course.source_notebook(assignment)).cells
-              if nbgrader_meta(c).get("solution")}
+    solved = {
+        nbgrader_meta(c).get("grade_id"): c.source
+        for c in read(course.source_notebook(assignment)).cells
+        if nbgrader_meta(c).get("solution")
+    }
     ids = [nbgrader_meta(c)["grade_id"] for c in released.cells if nbgrader_meta(c).get("solution")]
     for cell in released.cells:
         grade_id = nbgrader_meta(cell).get("grade_id")

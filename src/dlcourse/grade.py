@@ -17,7 +17,6 @@ import json
 import math
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -33,15 +32,17 @@ from tqdm import tqdm
 
 from dlcourse import course_config, deadlines, feedback, gradebook, sandbox
 from dlcourse.course import Course, Limits
+from dlcourse.exports.gradescope import results as gradescope  # noqa: F401 (moved there)
 from dlcourse.judge import backstop
 from dlcourse.notebook import SubmissionError, open_regular
 from dlcourse.text import ERROR_CHARS, MESSAGE_CHARS, RECORD_BYTES, clean, from_bytes, printable
-from dlcourse.exports.gradescope import results as gradescope  # noqa: F401 (moved there)
 
 # nbgrader's ids: no whitespace (it strips it), no glob characters (its student_id is a
 # glob), no path separators; one form for the gradebook, paths, feedback and tables
 STUDENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@+-]{0,127}")
-OUR_PROBLEM = "internal grader error: a problem on our side, not in your notebook; your instructor was told"
+OUR_PROBLEM = (
+    "internal grader error: a problem on our side, not in your notebook; your instructor was told"
+)
 JUDGE_MARGIN = 120  # seconds beyond a submission's own backstop for the judge's start and pytest
 
 
@@ -61,7 +62,9 @@ def _real_dir(path: Path) -> bool:
     return path.is_dir() and not path.is_symlink()
 
 
-def find_submissions(course: Course, assignment: str, path: Path, student: str | None = None) -> list[Job]:
+def find_submissions(
+    course: Course, assignment: str, path: Path, student: str | None = None
+) -> list[Job]:
     """One notebook, or a folder in nbgrader's layout: ``[submitted/]<student>/<assignment>/*.ipynb``."""
     path = Path(path)
     if path.suffix == ".ipynb" or path.is_file() or not path.exists():
@@ -69,21 +72,32 @@ def find_submissions(course: Course, assignment: str, path: Path, student: str |
             parts = path.absolute().parts
             student = parts[-3] if len(parts) >= 3 and parts[-2] == assignment else path.stem
         if not valid_student_id(student):
-            raise ValueError(f"{printable(student, newlines=False)!r} is not a valid student id "
-                             "(letters, digits and _ . @ + -, at most 128)")
+            raise ValueError(
+                f"{printable(student, newlines=False)!r} is not a valid student id "
+                "(letters, digits and _ . @ + -, at most 128)"
+            )
         return [Job(student, path)]
     root = (path / "submitted" if _real_dir(path / "submitted") else path).resolve()
     jobs = []
     for folder in sorted(root.iterdir()):
         if not valid_student_id(folder.name) or not _real_dir(folder):
             if folder.is_dir():
-                print(f"dlcourse: skipping {printable(folder.name, newlines=False)!r}: not a valid "
-                      "student folder", file=sys.stderr)
+                print(
+                    f"dlcourse: skipping {printable(folder.name, newlines=False)!r}: not a valid "
+                    "student folder",
+                    file=sys.stderr,
+                )
             continue
         work = folder / assignment
         if work.is_symlink():
-            jobs.append(Job(folder.name, None, "your assignment folder is a link, not a folder; "
-                                               "submit the notebook itself in a plain folder"))
+            jobs.append(
+                Job(
+                    folder.name,
+                    None,
+                    "your assignment folder is a link, not a folder; "
+                    "submit the notebook itself in a plain folder",
+                )
+            )
             continue
         if not work.is_dir():
             continue
@@ -100,12 +114,30 @@ def find_submissions(course: Course, assignment: str, path: Path, student: str |
     return jobs
 
 
-def judge_command(course: Course, assignment: str, out: Path, *, notebook: Path | None = None,
-                  isolation: str = "auto", limits: dict | None = None, seed: int | None = None,
-                  seeds_file: Path | None = None, listing: bool = False) -> list[str]:
+def judge_command(
+    course: Course,
+    assignment: str,
+    out: Path,
+    *,
+    notebook: Path | None = None,
+    isolation: str = "auto",
+    limits: dict | None = None,
+    seed: int | None = None,
+    seeds_file: Path | None = None,
+    listing: bool = False,
+) -> list[str]:
     """The one command line that starts a judge (``python -m dlcourse.judge``)."""
-    cmd = [sys.executable, "-m", "dlcourse.judge", "--assignment", assignment,
-           "--course", str(course.root), "--out", str(out)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "dlcourse.judge",
+        "--assignment",
+        assignment,
+        "--course",
+        str(course.root),
+        "--out",
+        str(out),
+    ]
     if listing:
         return [*cmd, "--list"]
     cmd += ["--notebook", str(notebook), "--isolation", isolation]
@@ -121,10 +153,14 @@ def list_tests(course: Course, assignment: str) -> list[dict]:
     """The graders of an assignment (name, cell, max_points), collected by a judge process."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "tests.json"
-        done = subprocess.run(judge_command(course, assignment, out, listing=True), capture_output=True)
+        done = subprocess.run(
+            judge_command(course, assignment, out, listing=True), capture_output=True
+        )
         if done.returncode != 0 or not out.is_file():
-            raise RuntimeError(f"could not collect the graders of {assignment}:\n"
-                               f"{from_bytes(done.stdout + done.stderr, 6000)}")
+            raise RuntimeError(
+                f"could not collect the graders of {assignment}:\n"
+                f"{from_bytes(done.stdout + done.stderr, 6000)}"
+            )
         return json.loads(out.read_text())["tests"]
 
 
@@ -152,8 +188,13 @@ class Run:
         with self.lock:
             if self.draining or self.stopped:
                 return None
-            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                    stdin=subprocess.DEVNULL, start_new_session=True)
+            proc = subprocess.Popen(
+                cmd,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
             self.procs.add(proc)
             return proc
 
@@ -181,8 +222,11 @@ class Run:
             raise KeyboardInterrupt
         if signum == signal.SIGINT and not self.draining and not self.stopped:
             self.draining = True
-            print("\ndlcourse: stopping after the submissions being graded now (Ctrl-C again to "
-                  "stop at once)", file=sys.stderr)
+            print(
+                "\ndlcourse: stopping after the submissions being graded now (Ctrl-C again to "
+                "stop at once)",
+                file=sys.stderr,
+            )
             return
         self.stopped = signum
         self.stop_all()
@@ -191,7 +235,10 @@ class Run:
         """Take over SIGINT, SIGTERM and SIGHUP (main thread only); returns a restore function."""
         if threading.current_thread() is not threading.main_thread():
             return lambda: None
-        saved = {sig: signal.signal(sig, self.on_signal) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+        saved = {
+            sig: signal.signal(sig, self.on_signal)
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+        }
         return lambda: [signal.signal(sig, handler) for sig, handler in saved.items()]
 
 
@@ -203,8 +250,17 @@ class GradingStopped(Exception):
         self.records, self.signum, self.remaining = records, signum, remaining
 
 
-def run_judge(course: Course, assignment: str, job: Job, isolation: str, limits: Limits,
-              overrides: dict, run: Run, seed: int | None = None, seeds: dict | None = None) -> dict:
+def run_judge(
+    course: Course,
+    assignment: str,
+    job: Job,
+    isolation: str,
+    limits: Limits,
+    overrides: dict,
+    run: Run,
+    seed: int | None = None,
+    seeds: dict | None = None,
+) -> dict:
     """Judge one submission in a fresh process. Never raises: whatever happens is a result
     (``{"error": ...}`` for the student, ``"internal_error"`` and ``"log"`` for the instructor).
     The student's file is opened once, safely (:func:`open_regular`), and judged from bytes."""
@@ -219,9 +275,17 @@ def run_judge(course: Course, assignment: str, job: Job, isolation: str, limits:
     return judge_bytes(course, assignment, data, isolation, limits, overrides, run, seed, seeds)
 
 
-def judge_bytes(course: Course, assignment: str, data: bytes, isolation: str, limits: Limits,
-                overrides: dict, run: Run | None = None, seed: int | None = None,
-                seeds: dict | None = None) -> dict:
+def judge_bytes(
+    course: Course,
+    assignment: str,
+    data: bytes,
+    isolation: str,
+    limits: Limits,
+    overrides: dict,
+    run: Run | None = None,
+    seed: int | None = None,
+    seeds: dict | None = None,
+) -> dict:
     """Judge a notebook given as bytes (a private copy is what gets graded); never raises.
     Used by the local class runner and by Dask workers alike."""
     run = run or Run()
@@ -234,26 +298,42 @@ def judge_bytes(course: Course, assignment: str, data: bytes, isolation: str, li
             if seeds:
                 seeds_file = Path(tmp) / "seeds.json"
                 seeds_file.write_text(json.dumps(seeds))
-            cmd = judge_command(course, assignment, out, notebook=private, isolation=isolation,
-                                limits=overrides, seed=seed, seeds_file=seeds_file)
+            cmd = judge_command(
+                course,
+                assignment,
+                out,
+                notebook=private,
+                isolation=isolation,
+                limits=overrides,
+                seed=seed,
+                seeds_file=seeds_file,
+            )
             proc = run.start(cmd)
             if proc is None:
                 return {"stopped": True}
             try:
-                stdout, stderr = proc.communicate(timeout=backstop(limits.submission_seconds) + JUDGE_MARGIN)
+                stdout, stderr = proc.communicate(
+                    timeout=backstop(limits.submission_seconds) + JUDGE_MARGIN
+                )
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGTERM)
                 stdout, stderr = proc.communicate()
-                return {"error": "grading took far longer than its limits allow and was stopped",
-                        "log": from_bytes(stdout + stderr, 20_000)}
+                return {
+                    "error": "grading took far longer than its limits allow and was stopped",
+                    "log": from_bytes(stdout + stderr, 20_000),
+                }
             finally:
                 run.finished(proc)
             if run.stopped:
                 return {"stopped": True}
             log = from_bytes(stdout + stderr, 20_000)
             if not out.is_file():
-                return {"error": OUR_PROBLEM, "internal_error": f"the judge exited with {proc.returncode} "
-                        "and wrote no result", "log": log}
+                return {
+                    "error": OUR_PROBLEM,
+                    "internal_error": f"the judge exited with {proc.returncode} "
+                    "and wrote no result",
+                    "log": log,
+                }
             judged = json.loads(out.read_bytes())
             if not isinstance(judged, dict):
                 raise ValueError("the judge's result is not an object")
@@ -280,8 +360,11 @@ def _metrics(got) -> dict:
     values = got.get("metrics") if isinstance(got, dict) else None
     if not isinstance(values, dict):
         return {}
-    return {_text(k, 40): float(v) for k, v in list(values.items())[:10]
-            if isinstance(k, str) and type(v) in (int, float) and math.isfinite(v)}
+    return {
+        _text(k, 40): float(v)
+        for k, v in list(values.items())[:10]
+        if isinstance(k, str) and type(v) in (int, float) and math.isfinite(v)
+    }
 
 
 def make_record(assignment: str, student: str, tests: list[dict], judged: dict) -> dict:
@@ -298,35 +381,58 @@ def make_record(assignment: str, student: str, tests: list[dict], judged: dict) 
     for test in tests:
         got = by_name.get(test["name"])
         passed = bool(got and got.get("passed") is True)
-        message = _text(got.get("message"), MESSAGE_CHARS) if got else (error or "the test did not run")
+        message = (
+            _text(got.get("message"), MESSAGE_CHARS) if got else (error or "the test did not run")
+        )
         seed = got.get("seed") if got else None
-        rows.append({"name": test["name"], "cell": test["cell"],
-                     "points": float(test["max_points"]) if passed else 0.0,
-                     "max_points": float(test["max_points"]), "passed": passed,
-                     "message": "" if passed else message,
-                     "description": _text(test.get("description"), MESSAGE_CHARS),
-                     "hint": _text(test.get("hint"), MESSAGE_CHARS),
-                     "seed": seed if type(seed) is int else None,
-                     "grader_error": bool(got and got.get("grader_error") is True),
-                     "metrics": _metrics(got)})
+        rows.append(
+            {
+                "name": test["name"],
+                "cell": test["cell"],
+                "points": float(test["max_points"]) if passed else 0.0,
+                "max_points": float(test["max_points"]),
+                "passed": passed,
+                "message": "" if passed else message,
+                "description": _text(test.get("description"), MESSAGE_CHARS),
+                "hint": _text(test.get("hint"), MESSAGE_CHARS),
+                "seed": seed if type(seed) is int else None,
+                "grader_error": bool(got and got.get("grader_error") is True),
+                "metrics": _metrics(got),
+            }
+        )
     execution = []
     for cell in judged.get("execution") or []:
         if isinstance(cell, dict):
-            execution.append({"index": cell.get("index") if type(cell.get("index")) is int else 0,
-                              "id": _text(cell.get("id"), 100), "status": "ok" if cell.get("status") == "ok" else "error",
-                              "error": _text(cell.get("error"), 500),
-                              "seconds": float(cell["seconds"]) if type(cell.get("seconds")) in (int, float) else 0.0,
-                              "cpu": float(cell["cpu"]) if type(cell.get("cpu")) in (int, float) else 0.0})
-    record = {"assignment": assignment, "student": student,
-              "score": sum(r["points"] for r in rows), "max_score": sum(r["max_points"] for r in rows),
-              "tests": rows, "error": error, "execution": execution,
-              "grader": judged.get("grader") if isinstance(judged.get("grader"), dict) else {},
-              "seconds": judged.get("seconds"), "cpu_seconds": judged.get("cpu_seconds"),
-              "limits": judged.get("limits") if isinstance(judged.get("limits"), dict) else {},
-              "seed": judged.get("seed") if type(judged.get("seed")) is int else None,
-              "seeds": judged.get("seeds") if isinstance(judged.get("seeds"), dict) else {},
-              "flags": judged.get("flags") if isinstance(judged.get("flags"), list) else [],
-              "grader_errors": len(judged.get("grader_errors") or []) + bool(judged.get("internal_error"))}
+            execution.append(
+                {
+                    "index": cell.get("index") if type(cell.get("index")) is int else 0,
+                    "id": _text(cell.get("id"), 100),
+                    "status": "ok" if cell.get("status") == "ok" else "error",
+                    "error": _text(cell.get("error"), 500),
+                    "seconds": float(cell["seconds"])
+                    if type(cell.get("seconds")) in (int, float)
+                    else 0.0,
+                    "cpu": float(cell["cpu"]) if type(cell.get("cpu")) in (int, float) else 0.0,
+                }
+            )
+    record = {
+        "assignment": assignment,
+        "student": student,
+        "score": sum(r["points"] for r in rows),
+        "max_score": sum(r["max_points"] for r in rows),
+        "tests": rows,
+        "error": error,
+        "execution": execution,
+        "grader": judged.get("grader") if isinstance(judged.get("grader"), dict) else {},
+        "seconds": judged.get("seconds"),
+        "cpu_seconds": judged.get("cpu_seconds"),
+        "limits": judged.get("limits") if isinstance(judged.get("limits"), dict) else {},
+        "seed": judged.get("seed") if type(judged.get("seed")) is int else None,
+        "seeds": judged.get("seeds") if isinstance(judged.get("seeds"), dict) else {},
+        "flags": judged.get("flags") if isinstance(judged.get("flags"), list) else [],
+        "grader_errors": len(judged.get("grader_errors") or [])
+        + bool(judged.get("internal_error")),
+    }
     return cap_record(record)
 
 
@@ -349,8 +455,10 @@ def cap_record(record: dict, limit: int = RECORD_BYTES) -> dict:
 def public(record: dict) -> dict:
     """The documented result fields only."""
     keep = ("name", "cell", "points", "max_points", "passed", "message")
-    return {**{k: record[k] for k in ("assignment", "student", "score", "max_score")},
-            "tests": [{k: t[k] for k in keep} for t in record["tests"]]}
+    return {
+        **{k: record[k] for k in ("assignment", "student", "score", "max_score")},
+        "tests": [{k: t[k] for k in keep} for t in record["tests"]],
+    }
 
 
 def keep_autograded(course: Course, assignment: str, job: Job, out: Path) -> None:
@@ -380,14 +488,18 @@ def error_record(assignment: str, student: str, tests: list[dict], message: str)
     return make_record(assignment, student, tests, {"error": message})
 
 
-def write_log(out: Path, assignment: str, student: str, judged: dict, extra: str = "") -> Path | None:
+def write_log(
+    out: Path, assignment: str, student: str, judged: dict, extra: str = ""
+) -> Path | None:
     """What the instructor needs when grading went wrong on our side: tracebacks, the judge's output."""
     parts = []
     if judged.get("internal_error"):
         parts.append(f"== internal error\n{judged['internal_error']}")
     for entry in judged.get("grader_errors") or []:
         if isinstance(entry, dict):
-            parts.append(f"== grader error in {entry.get('test')} ({entry.get('when')})\n{entry.get('traceback')}")
+            parts.append(
+                f"== grader error in {entry.get('test')} ({entry.get('when')})\n{entry.get('traceback')}"
+            )
     if extra:
         parts.append(f"== while recording\n{extra}")
     if not parts:
@@ -400,8 +512,9 @@ def write_log(out: Path, assignment: str, student: str, judged: dict, extra: str
     return path
 
 
-def record_submission(course: Course, assignment: str, job: Job, record: dict, out: Path, db,
-                      timestamp=None) -> None:
+def record_submission(
+    course: Course, assignment: str, job: Job, record: dict, out: Path, db, timestamp=None
+) -> None:
     """Results, feedback, the autograded copy, then the gradebook transaction (= graded)."""
     saved = out / "results" / job.student / f"{assignment}.json"
     saved.parent.mkdir(parents=True, exist_ok=True)
@@ -409,18 +522,48 @@ def record_submission(course: Course, assignment: str, job: Job, record: dict, o
     saved.with_suffix(".tmp").replace(saved)
     feedback.write(record, out / "feedback", course)
     keep_autograded(course, assignment, job, out)
-    gradebook.record(db, assignment, job.student, cell_scores(record), timestamp,
-                     (record.get("late") or {}).get("penalty", 0.0))  # commit = graded
+    gradebook.record(
+        db,
+        assignment,
+        job.student,
+        cell_scores(record),
+        timestamp,
+        (record.get("late") or {}).get("penalty", 0.0),
+    )  # commit = graded
 
 
-def local_pairs(course: Course, assignment: str, jobs: list[Job], *, isolation: str, budget: Limits,
-                overrides: dict, workers: int, run: Run, seed: int | None, replay: dict | None):
+def local_pairs(
+    course: Course,
+    assignment: str,
+    jobs: list[Job],
+    *,
+    isolation: str,
+    budget: Limits,
+    overrides: dict,
+    workers: int,
+    run: Run,
+    seed: int | None,
+    replay: dict | None,
+):
     """Yield ``(job, judged)`` from judges on this machine, ``workers`` at a time; after a first
     Ctrl-C (``run.draining``) the submissions not yet started are dropped."""
     pool = ThreadPoolExecutor(max_workers=max(1, workers))
     try:
-        futures = {pool.submit(run_judge, course, assignment, job, isolation, budget, overrides, run,
-                               seed, (replay or {}).get(job.student)): job for job in jobs}
+        futures = {
+            pool.submit(
+                run_judge,
+                course,
+                assignment,
+                job,
+                isolation,
+                budget,
+                overrides,
+                run,
+                seed,
+                (replay or {}).get(job.student),
+            ): job
+            for job in jobs
+        }
         for future in as_completed(futures):
             if run.draining:
                 for pending in futures:
@@ -431,11 +574,23 @@ def local_pairs(course: Course, assignment: str, jobs: list[Job], *, isolation: 
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def grade(course: Course, assignment: str, path: Path, *, student: str | None = None,
-          out: Path | None = None, isolation: str = "auto", workers: int = 1, force: bool = False,
-          progress: bool = True, limits: dict | None = None, seed: int | None = None,
-          replay: dict[str, dict] | None = None, scheduler: str | None = None,
-          db: str | None = None) -> list[dict]:
+def grade(
+    course: Course,
+    assignment: str,
+    path: Path,
+    *,
+    student: str | None = None,
+    out: Path | None = None,
+    isolation: str = "auto",
+    workers: int = 1,
+    force: bool = False,
+    progress: bool = True,
+    limits: dict | None = None,
+    seed: int | None = None,
+    replay: dict[str, dict] | None = None,
+    scheduler: str | None = None,
+    db: str | None = None,
+) -> list[dict]:
     """Grade one notebook or a class; record gradebook, feedback and results under ``out``.
 
     ``replay`` maps students to the seeds a previous run recorded (``record["seeds"]``), to
@@ -449,11 +604,14 @@ def grade(course: Course, assignment: str, path: Path, *, student: str | None = 
     if not scheduler:
         isolation = sandbox.choose(isolation)  # once per class run (and one warning, if reduced)
         # N workers share the cores: more threads than cores makes PyTorch's OpenMP pool crawl
-        os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // max(1, workers))))
+        os.environ.setdefault(
+            "OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // max(1, workers)))
+        )
     overrides = limits or {}
     out = Path(out or course.grading)
-    db = gradebook.working_gradebook(course.gradebook,
-                                     course_config.setting(course.root, "db", db) or out / "gradebook.db")
+    db = gradebook.working_gradebook(
+        course.gradebook, course_config.setting(course.root, "db", db) or out / "gradebook.db"
+    )
     late_rule = deadlines.rule(course.graders(assignment) / "assignment.toml")
     if late_rule.due is not None:
         gradebook.set_duedate(db, assignment, late_rule.due)
@@ -477,18 +635,42 @@ def grade(course: Course, assignment: str, path: Path, *, student: str | None = 
 
     run = Run(immediate=bool(scheduler))
     restore = run.install()
-    bar = tqdm(total=len(todo), desc=f"grading {assignment}", unit="notebook", disable=not progress,
-               file=sys.stderr)
+    bar = tqdm(
+        total=len(todo),
+        desc=f"grading {assignment}",
+        unit="notebook",
+        disable=not progress,
+        file=sys.stderr,
+    )
     if scheduler:
         from dlcourse import cluster
 
         # the worker resolves "auto" itself; a task carries the overrides only (the same
         # graders hash means the same assignment.toml limits)
-        pairs = cluster.judged_pairs(course, assignment, todo, scheduler=scheduler, isolation=isolation,
-                                     overrides=overrides, run=run, seed=seed, replay=replay)
+        pairs = cluster.judged_pairs(
+            course,
+            assignment,
+            todo,
+            scheduler=scheduler,
+            isolation=isolation,
+            overrides=overrides,
+            run=run,
+            seed=seed,
+            replay=replay,
+        )
     else:
-        pairs = local_pairs(course, assignment, todo, isolation=isolation, budget=budget,
-                            overrides=overrides, workers=workers, run=run, seed=seed, replay=replay)
+        pairs = local_pairs(
+            course,
+            assignment,
+            todo,
+            isolation=isolation,
+            budget=budget,
+            overrides=overrides,
+            workers=workers,
+            run=run,
+            seed=seed,
+            replay=replay,
+        )
     try:
         if todo:
             import nbgrader.api  # noqa: F401 (slow to import: done while the judges run)
@@ -500,13 +682,18 @@ def grade(course: Course, assignment: str, path: Path, *, student: str | None = 
             try:
                 record = make_record(assignment, job.student, _tests_of(judged, all_tests), judged)
                 timestamp = deadlines.submitted_at(job.notebook)
-                deadlines.apply(record, timestamp, gradebook.due_for(db, assignment, job.student), late_rule)
+                deadlines.apply(
+                    record, timestamp, gradebook.due_for(db, assignment, job.student), late_rule
+                )
                 write_log(out, assignment, job.student, judged)
                 record_submission(course, assignment, job, record, out, db, timestamp)
             except Exception:
                 trace = traceback.format_exc()
-                print(f"dlcourse: internal error while recording {printable(job.student)}; see "
-                      f"{out / 'logs' / job.student}", file=sys.stderr)
+                print(
+                    f"dlcourse: internal error while recording {printable(job.student)}; see "
+                    f"{out / 'logs' / job.student}",
+                    file=sys.stderr,
+                )
                 try:
                     tests = all_tests()
                 except Exception:  # the graders cannot even be collected: still one record
@@ -517,7 +704,13 @@ def grade(course: Course, assignment: str, path: Path, *, student: str | None = 
                 try:
                     record_submission(course, assignment, job, record, out, db, None)
                 except Exception:
-                    write_log(out, assignment, job.student, judged, trace + "\n\n" + traceback.format_exc())
+                    write_log(
+                        out,
+                        assignment,
+                        job.student,
+                        judged,
+                        trace + "\n\n" + traceback.format_exc(),
+                    )
             records[job.student] = record
             bar.update()
     except KeyboardInterrupt:
@@ -539,11 +732,15 @@ def table(records: list[dict]) -> str:
     lines = [f"{'student':<{width}}  {'score':>7}  {'max':>5}  failed checks"]
     for r in records:
         failed = [t["name"].removeprefix("test_") for t in r["tests"] if not t["passed"]]
-        note = r.get("error") or (", ".join(failed[:4]) + (f" (+{len(failed) - 4} more)" if len(failed) > 4 else ""))
+        note = r.get("error") or (
+            ", ".join(failed[:4]) + (f" (+{len(failed) - 4} more)" if len(failed) > 4 else "")
+        )
         if r.get("late"):
             note = f"{r['late']['text']}; {note}" if note else r["late"]["text"]
-        lines.append(f"{printable(r['student'], newlines=False):<{width}}  {r['score']:>7g}  "
-                     f"{r['max_score']:>5g}  {clean(note, 200, newlines=False)}")
+        lines.append(
+            f"{printable(r['student'], newlines=False):<{width}}  {r['score']:>7g}  "
+            f"{r['max_score']:>5g}  {clean(note, 200, newlines=False)}"
+        )
     from dlcourse.screening import flag_summary
 
     flags = flag_summary(records)
@@ -551,6 +748,8 @@ def table(records: list[dict]) -> str:
         lines.append("\n" + printable(flags))
     errors = sum(int(r.get("grader_errors") or 0) for r in records)
     if errors:
-        lines.append(f"\n{errors} grader error(s): bugs on our side, not the students'; "
-                     "the tracebacks are in <out>/logs/")
+        lines.append(
+            f"\n{errors} grader error(s): bugs on our side, not the students'; "
+            "the tracebacks are in <out>/logs/"
+        )
     return "\n".join(lines)

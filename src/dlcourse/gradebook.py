@@ -37,15 +37,27 @@ def gradebook_summary(db: Path) -> list[tuple]:
         return []
     nb = "JOIN notebook n ON b.notebook_id = n.id JOIN assignment a ON n.assignment_id = a.id"
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
-        rows = [("grade",) + r for r in conn.execute(
-            f"SELECT a.name, n.name, b.name, g.max_score, g.cell_type FROM grade_cells g "
-            f"JOIN base_cell b ON g.id = b.id {nb}")]
-        rows += [("solution",) + r for r in conn.execute(
-            f"SELECT a.name, n.name, b.name FROM solution_cells s "
-            f"JOIN base_cell b ON s.id = b.id {nb}")]
-        rows += [("source",) + r for r in conn.execute(
-            f"SELECT a.name, n.name, b.name, b.cell_type, b.locked, b.checksum "
-            f"FROM source_cell b {nb}")]
+        rows = [
+            ("grade",) + r
+            for r in conn.execute(
+                f"SELECT a.name, n.name, b.name, g.max_score, g.cell_type FROM grade_cells g "
+                f"JOIN base_cell b ON g.id = b.id {nb}"
+            )
+        ]
+        rows += [
+            ("solution",) + r
+            for r in conn.execute(
+                f"SELECT a.name, n.name, b.name FROM solution_cells s "
+                f"JOIN base_cell b ON s.id = b.id {nb}"
+            )
+        ]
+        rows += [
+            ("source",) + r
+            for r in conn.execute(
+                f"SELECT a.name, n.name, b.name, b.cell_type, b.locked, b.checksum "
+                f"FROM source_cell b {nb}"
+            )
+        ]
     return sorted(rows)
 
 
@@ -54,23 +66,35 @@ def _merge_structure(course_gradebook: Path, path: str | Path) -> None:
     from nbgrader.api import Assignment, GradeCell, Notebook, SolutionCell, SourceCell
 
     with open_gradebook(course_gradebook) as src:
+
         def work(dst):
             have = {a.name for a in dst.assignments}
             for assignment in src.assignments:
                 if assignment.name in have:
                     continue
-                new = Assignment(name=assignment.name, duedate=assignment.duedate,
-                                 course_id=dst.course_id)
+                new = Assignment(
+                    name=assignment.name, duedate=assignment.duedate, course_id=dst.course_id
+                )
                 for notebook in assignment.notebooks:
                     nb = Notebook(name=notebook.name, assignment=new)
                     for cell in notebook.grade_cells:
-                        GradeCell(name=cell.name, notebook=nb, max_score=cell.max_score,
-                                  cell_type=cell.cell_type)
+                        GradeCell(
+                            name=cell.name,
+                            notebook=nb,
+                            max_score=cell.max_score,
+                            cell_type=cell.cell_type,
+                        )
                     for cell in notebook.solution_cells:
                         SolutionCell(name=cell.name, notebook=nb)
                     for cell in notebook.source_cells:
-                        SourceCell(name=cell.name, notebook=nb, cell_type=cell.cell_type,
-                                   locked=cell.locked, source=cell.source, checksum=cell.checksum)
+                        SourceCell(
+                            name=cell.name,
+                            notebook=nb,
+                            cell_type=cell.cell_type,
+                            locked=cell.locked,
+                            source=cell.source,
+                            checksum=cell.checksum,
+                        )
                 dst.db.add(new)
 
         _with_retries(path, work)
@@ -146,7 +170,7 @@ def _with_retries(db: str | Path, work):
             except BaseException:
                 gb.db.rollback()
                 raise
-        time.sleep(0.05 * 2 ** attempt * (1 + random.random()))
+        time.sleep(0.05 * 2**attempt * (1 + random.random()))
     raise AssertionError("unreachable")
 
 
@@ -161,7 +185,8 @@ GRADED_SQL = (
     "SELECT DISTINCT s.student_id FROM submitted_assignment s "
     "JOIN assignment a ON s.assignment_id = a.id "
     "JOIN submitted_notebook n ON n.assignment_id = s.id "
-    "JOIN grade g ON g.notebook_id = n.id WHERE a.name = :a AND g.auto_score IS NOT NULL")
+    "JOIN grade g ON g.notebook_id = n.id WHERE a.name = :a AND g.auto_score IS NOT NULL"
+)
 
 
 def graded_students(db: str | Path, assignment: str) -> set[str]:
@@ -226,14 +251,21 @@ def _submission(gb, assignment: str, student: str):
     return submission
 
 
-def record(path: str | Path, assignment: str, student: str, scores: dict[str, float],
-           timestamp: datetime.datetime | None = None, penalty: float = 0.0) -> None:
+def record(
+    path: str | Path,
+    assignment: str,
+    student: str,
+    scores: dict[str, float],
+    timestamp: datetime.datetime | None = None,
+    penalty: float = 0.0,
+) -> None:
     """Write a submission's auto scores (``{grade cell: score}``) in one transaction.
 
     ``timestamp`` is when it was handed in (kept as is when None); ``penalty`` is the late
     penalty in points, stored where nbgrader's late-submission plugin puts it (on the
     submitted notebook), so ``nbgrader export`` shows raw score, penalty and score.
     """
+
     def work(gb):
         submission = _submission(gb, assignment, student)
         if timestamp is not None:
@@ -251,6 +283,7 @@ def record(path: str | Path, assignment: str, student: str, scores: dict[str, fl
 
 def set_duedate(path: str | Path, assignment: str, due: datetime.datetime | None) -> None:
     """Put an assignment.toml due date into the gradebook (nbgrader's ``duedate``)."""
+
     def work(gb):
         row = gb.find_assignment(assignment)
         if due is not None and row.duedate != due:
@@ -280,6 +313,7 @@ def grant_extension(path: str | Path, assignment: str, student: str, hours: floa
     The submission row is created (empty grades) if the student has not been graded yet,
     which does not count as graded.
     """
+
     def work(gb):
         submission = _submission(gb, assignment, student)
         submission.extension = datetime.timedelta(hours=hours) if hours else None

@@ -18,10 +18,8 @@ import os
 import select
 import shutil
 import signal
-import subprocess
-import sys
-import tempfile
 import socket
+import tempfile
 import threading
 import time
 import traceback
@@ -108,20 +106,41 @@ def _check_cell_event(msg: dict, cells: int, seen: int) -> dict:
     """A cell event from the worker, checked field by field (it is untrusted data)."""
     index, seconds, cpu = msg.get("index"), msg.get("seconds"), msg.get("cpu", 0.0)
     status, error, ident = msg.get("status"), msg.get("error"), msg.get("id")
-    ok = (type(index) is int and index == seen < cells and status in ("ok", "error")
-          and isinstance(error, str) and isinstance(ident, str)
-          and all(type(v) in (int, float) and math.isfinite(v) and 0 <= v < 1e7 for v in (seconds, cpu)))
+    ok = (
+        type(index) is int
+        and index == seen < cells
+        and status in ("ok", "error")
+        and isinstance(error, str)
+        and isinstance(ident, str)
+        and all(
+            type(v) in (int, float) and math.isfinite(v) and 0 <= v < 1e7 for v in (seconds, cpu)
+        )
+    )
     if not ok:
         raise protocol.ProtocolError("the worker sent a malformed cell event")
-    return {"index": index, "id": clean(ident, CELL_ID_CHARS, newlines=False), "status": status,
-            "error": clean(error, CELL_ERROR_CHARS), "seconds": float(seconds), "cpu": float(cpu)}
+    return {
+        "index": index,
+        "id": clean(ident, CELL_ID_CHARS, newlines=False),
+        "status": status,
+        "error": clean(error, CELL_ERROR_CHARS),
+        "seconds": float(seconds),
+        "cpu": float(cpu),
+    }
 
 
 class WorkerProcess:
     """One worker: started, fed the notebook's cells, asked probes, killed at the end."""
 
-    def __init__(self, probes_source: str, cells: list[dict], limits: Limits, scratch: Path,
-                 data_dir: Path, isolation: str, budget: float | None = None):
+    def __init__(
+        self,
+        probes_source: str,
+        cells: list[dict],
+        limits: Limits,
+        scratch: Path,
+        data_dir: Path,
+        isolation: str,
+        budget: float | None = None,
+    ):
         """``budget``: CPU seconds the submission has left, which bounds this worker's run too."""
         self.limits = limits
         self.threads = threads()
@@ -130,9 +149,14 @@ class WorkerProcess:
         self.stderr_tail = b""
         self.device = ""
         env = sandbox.worker_env(scratch, data_dir)
-        self.proc, self.cgroups = sandbox.spawn_worker(isolation, scratch, data_dir, env,
-                                                       memory=limits.memory_mb << 20,
-                                                       processes=limits.processes)
+        self.proc, self.cgroups = sandbox.spawn_worker(
+            isolation,
+            scratch,
+            data_dir,
+            env,
+            memory=limits.memory_mb << 20,
+            processes=limits.processes,
+        )
         LIVE.add(self)
         self.fd = self.proc.stdout.fileno()
         self._buffer = bytearray()
@@ -143,11 +167,19 @@ class WorkerProcess:
         notebook_cpu = limits.notebook_seconds * self.threads
         if budget is not None:
             notebook_cpu = max(0.0, min(notebook_cpu, budget))
-        self.run_allowance = Allowance(self, cpu=notebook_cpu * 1.2 + 30, wall=backstop(limits.notebook_seconds))
+        self.run_allowance = Allowance(
+            self, cpu=notebook_cpu * 1.2 + 30, wall=backstop(limits.notebook_seconds)
+        )
         # sent on first use: encoding needs torch, which the judge imports while the worker starts
-        self._unsent = [{"op": "setup", "probes": probes_source,
-                         "cell_cpu": limits.cell_seconds * self.threads, "notebook_cpu": notebook_cpu},
-                        {"op": "run", "cells": cells}]
+        self._unsent = [
+            {
+                "op": "setup",
+                "probes": probes_source,
+                "cell_cpu": limits.cell_seconds * self.threads,
+                "notebook_cpu": notebook_cpu,
+            },
+            {"op": "run", "cells": cells},
+        ]
         self._pending = ["setup", "run"]  # replies still owed, in order
 
     # --- plumbing -----------------------------------------------------------------
@@ -227,8 +259,11 @@ class WorkerProcess:
         error = reply.get("error")
         if reply.get("grader_error") is True:
             raise GraderError(f"the worker reports: {clean(error, MESSAGE_CHARS)}")
-        raise ProbeError(clean(error, MESSAGE_CHARS) if isinstance(error, str)
-                         else "your code's answer was not usable")
+        raise ProbeError(
+            clean(error, MESSAGE_CHARS)
+            if isinstance(error, str)
+            else "your code's answer was not usable"
+        )
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -250,19 +285,32 @@ def probe_signatures(source: str) -> dict[str, tuple[set[str], set[str], bool]]:
         if isinstance(node, ast.FunctionDef) and not node.name.startswith("_"):
             args = node.args
             positional = [a.arg for a in args.posonlyargs + args.args][1:]  # after nb
-            optional = positional[len(positional) - len(args.defaults):] if args.defaults else []
+            optional = positional[len(positional) - len(args.defaults) :] if args.defaults else []
             keywords = [a.arg for a in args.kwonlyargs]
-            kw_optional = [a.arg for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None]
+            kw_optional = [
+                a.arg for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None
+            ]
             names = set(positional) | set(keywords)
-            out[node.name] = (names, names - set(optional) - set(kw_optional), args.kwarg is not None)
+            out[node.name] = (
+                names,
+                names - set(optional) - set(kw_optional),
+                args.kwarg is not None,
+            )
     return out
 
 
 class Submission:
     """What graders see as the ``nb`` fixture: the notebook, reachable only through probes."""
 
-    def __init__(self, course: Course, assignment: str, notebook: Path | None, isolation: str,
-                 limits: Limits, probes_source: str | None = None):
+    def __init__(
+        self,
+        course: Course,
+        assignment: str,
+        notebook: Path | None,
+        isolation: str,
+        limits: Limits,
+        probes_source: str | None = None,
+    ):
         self.limits = limits
         self.probes_source = probes_source or (course.graders(assignment) / "probes.py").read_text()
         self.probes = probe_signatures(self.probes_source)
@@ -293,8 +341,15 @@ class Submission:
         scratch = self._tmp / f"scratch{self.restarts}"
         scratch.mkdir()
         budget = self.limits.submission_seconds * self.threads - self.cpu()
-        self.worker = WorkerProcess(self.probes_source, self.cells, self.limits, scratch,
-                                    self.data_dir, self.isolation, budget)
+        self.worker = WorkerProcess(
+            self.probes_source,
+            self.cells,
+            self.limits,
+            scratch,
+            self.data_dir,
+            self.isolation,
+            budget,
+        )
 
     def _retire(self, worker: WorkerProcess) -> None:
         """Kill a worker and add what it used to the submission's account (once)."""
@@ -332,21 +387,30 @@ class Submission:
                 if failure.kind == "cpu":
                     reason = "this cell used more CPU time than a cell may and was stopped; it was skipped"
                 else:
-                    reason = ("this cell did not finish within its wall-clock backstop (it was waiting "
-                              "or sleeping, not computing) and was skipped")
-                ran_out = whole.cpu0 + whole.cpu_limit < worker.cpu() or time.monotonic() > whole.deadline
-                if (timeouts == 0 and not ran_out
-                        and self._skip_and_restart(index, killed, reason)):
+                    reason = (
+                        "this cell did not finish within its wall-clock backstop (it was waiting "
+                        "or sleeping, not computing) and was skipped"
+                    )
+                ran_out = (
+                    whole.cpu0 + whole.cpu_limit < worker.cpu() or time.monotonic() > whole.deadline
+                )
+                if timeouts == 0 and not ran_out and self._skip_and_restart(index, killed, reason):
                     timeouts += 1
                     continue
                 limit = "CPU time" if failure.kind == "cpu" else "wall-clock time"
-                self.error = (f"the notebook did not finish within its {limit} limit "
-                              f"({self.limits.notebook_seconds:g} s; it was in cell {index + 1})")
+                self.error = (
+                    f"the notebook did not finish within its {limit} limit "
+                    f"({self.limits.notebook_seconds:g} s; it was in cell {index + 1})"
+                )
             elif isinstance(failure, protocol.ProtocolError):
                 self.error = f"the notebook's process sent garbage while running cell {index + 1}"
             else:  # EOFError: the process ended
-                if self._skip_and_restart(index, killed, "this cell ended the process (sys.exit, os._exit, "
-                                                         "a crash or too much memory); it was skipped"):
+                if self._skip_and_restart(
+                    index,
+                    killed,
+                    "this cell ended the process (sys.exit, os._exit, "
+                    "a crash or too much memory); it was skipped",
+                ):
                     continue
                 self.error = f"the notebook's process stopped while running cell {index + 1}"
             self._retire(worker)
@@ -358,8 +422,14 @@ class Submission:
         if index >= len(self.cells) or self.restarts >= self.limits.restarts:
             return False
         self._retire(self.worker)
-        killed[index] = {"index": index, "id": self.cells[index]["id"], "status": "error",
-                         "error": reason, "seconds": 0.0, "cpu": 0.0}
+        killed[index] = {
+            "index": index,
+            "id": self.cells[index]["id"],
+            "status": "error",
+            "error": reason,
+            "seconds": 0.0,
+            "cpu": 0.0,
+        }
         self.cells[index] = {**self.cells[index], "source": ""}
         self.restarts += 1
         self._start()
@@ -376,11 +446,14 @@ class Submission:
         GraderError when the grader asked for something probes.py does not offer."""
         signature = self.probes.get(probe)
         if signature is None:
-            raise GraderError(f"the grader asked for probe {probe!r}, which probes.py does not define")
+            raise GraderError(
+                f"the grader asked for probe {probe!r}, which probes.py does not define"
+            )
         names, required, any_keyword = signature
         if not required <= set(inputs) or not (any_keyword or set(inputs) <= names):
-            raise GraderError(f"the grader called probe {probe!r} with {sorted(inputs)}; "
-                              f"it takes {sorted(names)}")
+            raise GraderError(
+                f"the grader called probe {probe!r} with {sorted(inputs)}; it takes {sorted(names)}"
+            )
         if self.error is None and not self.ran:
             self._run_notebook()
         if self.error is not None:
@@ -388,10 +461,14 @@ class Submission:
         cpu_left, wall_left = self._budget()
         if self.out_of_time or cpu_left <= 0 or wall_left <= 0:
             self.out_of_time = True
-            raise ProbeError("grading time for this submission ran out; the remaining checks were skipped")
+            raise ProbeError(
+                "grading time for this submission ran out; the remaining checks were skipped"
+            )
         if not self.worker.alive():
             if self.restarts >= self.limits.restarts:
-                raise ProbeError("your code stopped the grading process too often; remaining checks were skipped")
+                raise ProbeError(
+                    "your code stopped the grading process too often; remaining checks were skipped"
+                )
             self._retire(self.worker)
             self.restarts += 1
             self._start()
@@ -401,18 +478,27 @@ class Submission:
             return self.worker.call(probe, inputs, cpu, wall)
         except TimeLimit as exc:
             self._retire(self.worker)
-            if cpu < self.limits.probe_seconds * self.threads or wall < backstop(self.limits.probe_seconds):
+            if cpu < self.limits.probe_seconds * self.threads or wall < backstop(
+                self.limits.probe_seconds
+            ):
                 self.out_of_time = True
-                raise ProbeError("grading time for this submission ran out; the remaining checks "
-                                 "were skipped") from None
+                raise ProbeError(
+                    "grading time for this submission ran out; the remaining checks were skipped"
+                ) from None
             if exc.kind == "cpu":
-                raise ProbeError(f"your code did not answer within its {self.limits.probe_seconds:g} s "
-                                 "of CPU time") from None
-            raise ProbeError(f"your code did not answer within {wall:.0f} s of wall-clock time "
-                             "(it was waiting or sleeping, not computing)") from None
+                raise ProbeError(
+                    f"your code did not answer within its {self.limits.probe_seconds:g} s "
+                    "of CPU time"
+                ) from None
+            raise ProbeError(
+                f"your code did not answer within {wall:.0f} s of wall-clock time "
+                "(it was waiting or sleeping, not computing)"
+            ) from None
         except EOFError:
             self._retire(self.worker)
-            raise ProbeError("your code ended the process (sys.exit, os._exit, a crash or too much memory)") from None
+            raise ProbeError(
+                "your code ended the process (sys.exit, os._exit, a crash or too much memory)"
+            ) from None
         except protocol.ProtocolError as exc:
             self._retire(self.worker)
             raise ProbeError(f"your code's answer could not be read: {exc}") from None
@@ -420,8 +506,12 @@ class Submission:
     def grader(self) -> dict:
         """Where and how this submission was graded (for tracing a strange grade to a machine)."""
         device = self.worker.device if self.worker is not None else ""
-        return {"host": socket.gethostname(), "isolation": self.isolation, "device": device or None,
-                "threads": self.threads}
+        return {
+            "host": socket.gethostname(),
+            "isolation": self.isolation,
+            "device": device or None,
+            "threads": self.threads,
+        }
 
     def close(self):
         if self.worker is not None:
@@ -465,8 +555,15 @@ def _watch_parent() -> None:
             _end_now(signal.SIGTERM, None)
 
 
-def judge(course: Course, assignment: str, notebook: Path | None, isolation: str, limits: Limits,
-          seed: int | None = None, seeds: dict | None = None) -> dict:
+def judge(
+    course: Course,
+    assignment: str,
+    notebook: Path | None,
+    isolation: str,
+    limits: Limits,
+    seed: int | None = None,
+    seeds: dict | None = None,
+) -> dict:
     """Grade one notebook file; a failure of ours becomes an ``internal_error`` result (with
     its traceback for the instructor), never a crash."""
     started = time.monotonic()
@@ -480,10 +577,22 @@ def judge(course: Course, assignment: str, notebook: Path | None, isolation: str
     except Exception:
         if submission is not None:
             submission.close()
-        result = {"tests": [], "error": "internal grader error: a problem on our side, not in your "
-                  "notebook; your instructor was told", "internal_error": traceback.format_exc()}
-    result["grader"] = submission.grader() if submission is not None else {
-        "host": socket.gethostname(), "isolation": isolation, "device": None, "threads": threads()}
+        result = {
+            "tests": [],
+            "error": "internal grader error: a problem on our side, not in your "
+            "notebook; your instructor was told",
+            "internal_error": traceback.format_exc(),
+        }
+    result["grader"] = (
+        submission.grader()
+        if submission is not None
+        else {
+            "host": socket.gethostname(),
+            "isolation": isolation,
+            "device": None,
+            "threads": threads(),
+        }
+    )
     result["seconds"] = round(time.monotonic() - started, 3)
     result["cpu_seconds"] = round(submission.cpu(), 3) if submission is not None else 0.0
     result["limits"] = {k: getattr(limits, k) for k in limits.__dataclass_fields__}
@@ -515,7 +624,9 @@ def main(argv=None):
     else:
         limits = course.limits(args.assignment, **parse_limits(args.limit))
         seeds = json.loads(args.seeds.read_text()) if args.seeds else None
-        result = judge(course, args.assignment, args.notebook, args.isolation, limits, args.seed, seeds)
+        result = judge(
+            course, args.assignment, args.notebook, args.isolation, limits, args.seed, seeds
+        )
     tmp = args.out.with_suffix(".tmp")
     tmp.write_text(json.dumps(result))
     os.replace(tmp, args.out)

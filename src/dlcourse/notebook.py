@@ -44,27 +44,36 @@ def open_regular(path: Path, root: Path | None = None) -> bytes:
     try:
         for part in parts[:-1]:
             try:
-                fds.append(os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fds[-1]))
+                fds.append(
+                    os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fds[-1])
+                )
             except OSError:
-                raise SubmissionError(f"your submission's folder {part!r} is a link or not a "
-                                      "folder; submit the notebook itself in a plain folder") from None
+                raise SubmissionError(
+                    f"your submission's folder {part!r} is a link or not a "
+                    "folder; submit the notebook itself in a plain folder"
+                ) from None
         try:
             fd = os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=fds[-1])
         except FileNotFoundError:
             raise SubmissionError(f"no notebook at {path.name}") from None
         except OSError:
-            raise SubmissionError("your submission is a link, not a file; submit the notebook "
-                                  "file itself") from None
+            raise SubmissionError(
+                "your submission is a link, not a file; submit the notebook file itself"
+            ) from None
         fds.append(fd)
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise SubmissionError(f"{path.name} is not a regular file")
         if info.st_nlink != 1:
-            raise SubmissionError("your submission is a link to another file, not a file of its "
-                                  "own; submit a copy of the notebook")
+            raise SubmissionError(
+                "your submission is a link to another file, not a file of its "
+                "own; submit a copy of the notebook"
+            )
         if info.st_size > MAX_BYTES:
-            raise SubmissionError(f"the notebook is {info.st_size / 2**20:.0f} MiB, more than the "
-                                  f"{MAX_BYTES // 2**20} MiB limit; clear its outputs and submit again")
+            raise SubmissionError(
+                f"the notebook is {info.st_size / 2**20:.0f} MiB, more than the "
+                f"{MAX_BYTES // 2**20} MiB limit; clear its outputs and submit again"
+            )
         with os.fdopen(os.dup(fd), "rb") as f:
             data = f.read(MAX_BYTES + 1)
         if len(data) > MAX_BYTES:
@@ -102,21 +111,29 @@ def parse_code_cells(raw: bytes) -> list[dict]:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise SubmissionError(f"the notebook is not UTF-8 text (bad byte at offset {exc.start})") from None
+        raise SubmissionError(
+            f"the notebook is not UTF-8 text (bad byte at offset {exc.start})"
+        ) from None
     try:
         data = json.loads(text)
     except (ValueError, RecursionError, MemoryError) as exc:  # int-string limit: ValueError
         reason = clean(str(exc), 200, newlines=False)
-        raise SubmissionError(f"cannot read this notebook: it is not valid JSON ({reason})") from None
+        raise SubmissionError(
+            f"cannot read this notebook: it is not valid JSON ({reason})"
+        ) from None
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
         raise SubmissionError("the file is not a Jupyter notebook (no list of cells)")
     if type(data.get("nbformat")) is not int or data.get("nbformat") != 4:
         shown = clean(data.get("nbformat"), 40, newlines=False)
-        raise SubmissionError(f"the notebook has nbformat {shown}; "
-                              "only nbformat 4 notebooks (any Jupyter since 2015) can be graded")
+        raise SubmissionError(
+            f"the notebook has nbformat {shown}; "
+            "only nbformat 4 notebooks (any Jupyter since 2015) can be graded"
+        )
     cells = data["cells"]
     if len(cells) > MAX_CELLS:
-        raise SubmissionError(f"the notebook has {len(cells)} cells, more than the limit of {MAX_CELLS}")
+        raise SubmissionError(
+            f"the notebook has {len(cells)} cells, more than the limit of {MAX_CELLS}"
+        )
     code = []
     for index, cell in enumerate(cells):
         if not isinstance(cell, dict):
@@ -146,5 +163,8 @@ def nbgrader_meta(cell) -> dict:
 
 def grade_cells(nb) -> dict[str, float]:
     """``{grade_id: points}`` for the notebook's grade cells."""
-    return {nbgrader_meta(c)["grade_id"]: float(nbgrader_meta(c).get("points", 0))
-            for c in nb.cells if nbgrader_meta(c).get("grade")}
+    return {
+        nbgrader_meta(c)["grade_id"]: float(nbgrader_meta(c).get("points", 0))
+        for c in nb.cells
+        if nbgrader_meta(c).get("grade")
+    }

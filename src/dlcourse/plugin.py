@@ -35,7 +35,9 @@ def student_message(excinfo) -> str:
 
 
 def is_grader_error(excinfo) -> bool:
-    return not isinstance(excinfo.value, (GradeFailure, ProbeError)) or isinstance(excinfo.value, GraderError)
+    return not isinstance(excinfo.value, (GradeFailure, ProbeError)) or isinstance(
+        excinfo.value, GraderError
+    )
 
 
 def describe(item, marker) -> str:
@@ -92,17 +94,25 @@ class JudgePlugin:
     def pytest_configure(self, config):
         config.stash[SUBMISSION] = self.submission
         config.stash[PLUGIN] = self
-        config.addinivalue_line("markers", "grade(cell, points): the grade cell a test counts toward")
+        config.addinivalue_line(
+            "markers", "grade(cell, points): the grade cell a test counts toward"
+        )
 
     def pytest_collection_modifyitems(self, items):
         for item in items:
             marker = item.get_closest_marker("grade")
             if marker is None or "cell" not in marker.kwargs or "points" not in marker.kwargs:
                 raise pytest.UsageError(f"{item.nodeid} has no @grade(cell=..., points=...)")
-            self.items.append({"name": item.nodeid.split("::", 1)[-1],
-                               "file": item.nodeid.split("::", 1)[0].rsplit("/", 1)[-1],
-                               "cell": marker.kwargs["cell"], "max_points": float(marker.kwargs["points"]),
-                               "description": describe(item, marker), "hint": marker.kwargs.get("hint", "")})
+            self.items.append(
+                {
+                    "name": item.nodeid.split("::", 1)[-1],
+                    "file": item.nodeid.split("::", 1)[0].rsplit("/", 1)[-1],
+                    "cell": marker.kwargs["cell"],
+                    "max_points": float(marker.kwargs["points"]),
+                    "description": describe(item, marker),
+                    "hint": marker.kwargs.get("hint", ""),
+                }
+            )
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
@@ -118,8 +128,15 @@ class JudgePlugin:
                 entry["message"] = student_message(call.excinfo)
                 if is_grader_error(call.excinfo):
                     entry["grader_error"] = True
-                    self.grader_errors.append({"test": name, "when": call.when, "traceback": "".join(
-                        traceback.format_exception(call.excinfo.value))[-20_000:]})
+                    self.grader_errors.append(
+                        {
+                            "test": name,
+                            "when": call.when,
+                            "traceback": "".join(traceback.format_exception(call.excinfo.value))[
+                                -20_000:
+                            ],
+                        }
+                    )
         elif report.skipped and entry["passed"]:
             entry["passed"] = False
             entry["message"] = "skipped"
@@ -127,37 +144,61 @@ class JudgePlugin:
     def tests(self) -> list[dict]:
         out = []
         for item in self.items:
-            result = self.results.get(item["name"], {"passed": False, "message": "the test did not run"})
+            result = self.results.get(
+                item["name"], {"passed": False, "message": "the test did not run"}
+            )
             passed = bool(result["passed"])
-            out.append({"name": item["name"], "cell": item["cell"],
-                        "points": item["max_points"] if passed else 0.0,
-                        "max_points": item["max_points"], "passed": passed,
-                        "message": "" if passed else result["message"],
-                        "description": item["description"], "hint": item["hint"],
-                        "seed": self.seeds.get(item["name"]),
-                        "grader_error": bool(result.get("grader_error"))})
+            out.append(
+                {
+                    "name": item["name"],
+                    "cell": item["cell"],
+                    "points": item["max_points"] if passed else 0.0,
+                    "max_points": item["max_points"],
+                    "passed": passed,
+                    "message": "" if passed else result["message"],
+                    "description": item["description"],
+                    "hint": item["hint"],
+                    "seed": self.seeds.get(item["name"]),
+                    "grader_error": bool(result.get("grader_error")),
+                }
+            )
         return out
 
 
 def graders_argv(course: Course, assignment: str, *extra: str) -> list[str]:
     # no cache folder in the course; no unraisable-exception plugin, whose two full garbage
     # collections at exit cost a third of a second once torch is loaded
-    return [str(course.graders(assignment)), "-q", "-p", "no:cacheprovider", "-p", "no:unraisableexception",
-            "--no-header", "--tb=no",
-            "-c", str(course.autograder / "pytest.ini"), "--rootdir", str(course.autograder), *extra]
+    return [
+        str(course.graders(assignment)),
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:unraisableexception",
+        "--no-header",
+        "--tb=no",
+        "-c",
+        str(course.autograder / "pytest.ini"),
+        "--rootdir",
+        str(course.autograder),
+        *extra,
+    ]
 
 
 def list_tests(course: Course, assignment: str) -> list[dict]:
     """The graders of an assignment with their cells and points, without running them."""
     plugin = JudgePlugin(None)
-    code = pytest.main(graders_argv(course, assignment, "--collect-only"), plugins=[plugin, sys.modules[__name__]])
+    code = pytest.main(
+        graders_argv(course, assignment, "--collect-only"), plugins=[plugin, sys.modules[__name__]]
+    )
     if code not in (0, 5):
         raise RuntimeError(f"collecting the graders of {assignment} failed (pytest exit {code})")
     return plugin.items
 
 
-def run_graders(course: Course, assignment: str, submission, seed: int | None = None,
-                seeds: dict | None = None) -> dict:
+def run_graders(
+    course: Course, assignment: str, submission, seed: int | None = None, seeds: dict | None = None
+) -> dict:
     """Run the hidden graders against a started submission; return the judge's result."""
     from dlcourse import checks, screening
 
@@ -165,11 +206,20 @@ def run_graders(course: Course, assignment: str, submission, seed: int | None = 
     checks.start_run(course.graders(assignment), plugin.seed_for)  # flags; test-set seeds
     scanned = screening.scan(submission.cells)  # before a restart blanks a cell
     try:
-        code = pytest.main(graders_argv(course, assignment), plugins=[plugin, sys.modules[__name__]])
+        code = pytest.main(
+            graders_argv(course, assignment), plugins=[plugin, sys.modules[__name__]]
+        )
     finally:
         submission.close()
     if code not in (0, 1):  # 2: interrupted, 3: internal error, 4: usage error, 5: no tests
         raise RuntimeError(f"pytest could not run the graders of {assignment} (exit {code})")
-    return {"tests": plugin.tests(), "execution": submission.execution, "error": submission.error,
-            "restarts": submission.restarts, "seed": plugin.base_seed, "seeds": dict(plugin.seeds),
-            "grader_errors": plugin.grader_errors, "flags": scanned + checks.flags()}
+    return {
+        "tests": plugin.tests(),
+        "execution": submission.execution,
+        "error": submission.error,
+        "restarts": submission.restarts,
+        "seed": plugin.base_seed,
+        "seeds": dict(plugin.seeds),
+        "grader_errors": plugin.grader_errors,
+        "flags": scanned + checks.flags(),
+    }

@@ -15,7 +15,15 @@ from torch import nn
 
 from dlcourse.data import MEAN, STD  # the normalisation load_mnist(normalize=True) applies
 
-__all__ = ["MEAN", "STD", "describe", "model_device", "optimizer_step", "predict_labels", "standardize"]
+__all__ = [
+    "MEAN",
+    "STD",
+    "describe",
+    "model_device",
+    "optimizer_step",
+    "predict_labels",
+    "standardize",
+]
 
 
 def model_device(model: nn.Module, default: torch.device | str = "cpu") -> torch.device:
@@ -30,9 +38,14 @@ def standardize(images: torch.Tensor) -> torch.Tensor:
     return (images - MEAN) / STD
 
 
-def predict_labels(model: nn.Module, images: torch.Tensor, *, default_device="cpu",
-                   prepare: Callable[[torch.Tensor], torch.Tensor] | None = None,
-                   batch_size: int = 1000) -> torch.Tensor:
+def predict_labels(
+    model: nn.Module,
+    images: torch.Tensor,
+    *,
+    default_device="cpu",
+    prepare: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    batch_size: int = 1000,
+) -> torch.Tensor:
     """Class indices (on the CPU) of ``model`` for ``images``: eval mode, no autograd, in batches,
     on the model's own device; ``prepare`` maps a batch to the model's input (e.g. flatten)."""
     device = model_device(model, default_device)
@@ -47,16 +60,21 @@ def predict_labels(model: nn.Module, images: torch.Tensor, *, default_device="cp
 
 def describe(model: nn.Module) -> dict:
     """A module's structure as data: its type, children, all submodules, parameter count."""
-    return {"type": type(model).__name__,
-            "is_sequential": isinstance(model, nn.Sequential),
-            "children": [type(m).__name__ for m in model.children()],
-            "modules": [type(m).__name__ for m in model.modules()],
-            "n_params": sum(p.numel() for p in model.parameters()),
-            "training": bool(model.training)}
+    return {
+        "type": type(model).__name__,
+        "is_sequential": isinstance(model, nn.Sequential),
+        "children": [type(m).__name__ for m in model.children()],
+        "modules": [type(m).__name__ for m in model.modules()],
+        "n_params": sum(p.numel() for p in model.parameters()),
+        "training": bool(model.training),
+    }
 
 
-def optimizer_step(step: Callable[[list[torch.Tensor]], object], values: list[torch.Tensor],
-                   grads: list[torch.Tensor]) -> list[torch.Tensor]:
+def optimizer_step(
+    step: Callable[[list[torch.Tensor]], object],
+    values: list[torch.Tensor],
+    grads: list[torch.Tensor],
+) -> list[torch.Tensor]:
     """Apply one student-written update ``step(params)`` to leaf tensors holding ``values`` whose
     ``.grad`` is ``grads``; return the updated values."""
     params = [torch.as_tensor(v, dtype=torch.float32).clone().requires_grad_(True) for v in values]

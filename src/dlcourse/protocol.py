@@ -75,8 +75,9 @@ def plain(obj):
         if kind in (list, tuple):
             return kind(walk(x, depth + 1) for x in item)
         if kind is dict:
-            if not all(type(key) is str or (type(key) is int and -MAX_INT <= key < MAX_INT)
-                       for key in item):
+            if not all(
+                type(key) is str or (type(key) is int and -MAX_INT <= key < MAX_INT) for key in item
+            ):
                 raise ProtocolError("dictionary keys must be strings or integers")
             return {key: walk(value, depth + 1) for key, value in item.items()}
         raise ProtocolError(f"a value of type {kind.__name__} is not plain data")

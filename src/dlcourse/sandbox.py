@@ -55,8 +55,11 @@ def worker_command(python: str | None = None) -> list[str]:
 def memory_limit(memory: int) -> int:
     """Address-space cap where no cgroup bounds memory: twice the memory limit (address space
     runs ahead of memory used), at least the 4 GiB ``import torch`` reserves."""
-    warn_once("memory-as-address-space", "no memory cgroup here: the worker's memory limit is "
-              "enforced as an address-space limit (RLIMIT_AS), which is approximate")
+    warn_once(
+        "memory-as-address-space",
+        "no memory cgroup here: the worker's memory limit is "
+        "enforced as an address-space limit (RLIMIT_AS), which is approximate",
+    )
     return max(4 * GiB, 2 * memory)
 
 
@@ -85,6 +88,7 @@ def _rlimits(address_space: int | None, processes: int):
         resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
         if address_space:
             resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
+
     return apply
 
 
@@ -94,14 +98,31 @@ def has_gpu() -> bool:
 
 def worker_env(scratch: Path, data_dir: Path) -> dict:
     """A small, explicit environment: nothing of the judge's leaks into the worker."""
-    env = {key: os.environ[key] for key in ("PATH", "LANG", "LC_ALL", "CUDA_VISIBLE_DEVICES",
-                                            "MKL_NUM_THREADS", "DLCOURSE_RUN_ID") if key in os.environ}
+    env = {
+        key: os.environ[key]
+        for key in (
+            "PATH",
+            "LANG",
+            "LC_ALL",
+            "CUDA_VISIBLE_DEVICES",
+            "MKL_NUM_THREADS",
+            "DLCOURSE_RUN_ID",
+        )
+        if key in os.environ
+    }
     # the thread share the judge's CPU-time limits are sized for; threads that wait sleep
     # instead of spinning, so a busy machine does not inflate the CPU time a cell is charged
     env.update(OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"), OMP_WAIT_POLICY="PASSIVE")
-    env.update(HOME=str(scratch), TMPDIR=str(scratch), MPLCONFIGDIR=str(scratch),
-               MPLBACKEND="Agg", DLCOURSE_GRADING="1", DLCOURSE_DATA=str(data_dir),
-               PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1")
+    env.update(
+        HOME=str(scratch),
+        TMPDIR=str(scratch),
+        MPLCONFIGDIR=str(scratch),
+        MPLBACKEND="Agg",
+        DLCOURSE_GRADING="1",
+        DLCOURSE_DATA=str(data_dir),
+        PYTHONDONTWRITEBYTECODE="1",
+        PYTHONUNBUFFERED="1",
+    )
     return env
 
 
@@ -122,15 +143,32 @@ def public_data(folder: Path) -> Path:
 
 # --- choosing ---------------------------------------------------------------------------
 
+
 def bwrap_works() -> bool:
     """Whether bubblewrap can build a sandbox here, as the user the worker would run as."""
     if shutil.which("bwrap") is None:
         return False
-    cmd = ["bwrap", "--unshare-all", "--unshare-user", "--die-with-parent", "--ro-bind", "/", "/", "true"]
+    cmd = [
+        "bwrap",
+        "--unshare-all",
+        "--unshare-user",
+        "--die-with-parent",
+        "--ro-bind",
+        "/",
+        "/",
+        "true",
+    ]
     if os.geteuid() == 0:
         if shutil.which("setpriv") is None or shutil.which("unshare") is None:
             return False
-        cmd = ["setpriv", f"--reuid={SANDBOX_UID}", f"--regid={SANDBOX_UID}", "--clear-groups", "--", *cmd]
+        cmd = [
+            "setpriv",
+            f"--reuid={SANDBOX_UID}",
+            f"--regid={SANDBOX_UID}",
+            "--clear-groups",
+            "--",
+            *cmd,
+        ]
     try:
         return subprocess.run(cmd, capture_output=True, timeout=30).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
@@ -144,22 +182,31 @@ def choose(isolation: str) -> str:
     if isolation == "auto":
         isolation = "bwrap" if bwrap_works() else "rlimits"
     elif isolation == "bwrap" and not bwrap_works():
-        raise RuntimeError("--isolation bwrap was asked for, but bubblewrap cannot create a sandbox "
-                           "here (not installed, or user namespaces are blocked: see docs/security.md)")
+        raise RuntimeError(
+            "--isolation bwrap was asked for, but bubblewrap cannot create a sandbox "
+            "here (not installed, or user namespaces are blocked: see docs/security.md)"
+        )
     if isolation == "rlimits":
-        warn_once("rlimits", "bubblewrap is not available; student code runs in a plain subprocess with "
-                  "resource limits (reduced isolation: it can read what the grader's user can read)")
+        warn_once(
+            "rlimits",
+            "bubblewrap is not available; student code runs in a plain subprocess with "
+            "resource limits (reduced isolation: it can read what the grader's user can read)",
+        )
     return isolation
 
 
 # --- cgroups (v1 memory and pids, as root) ------------------------------------------------
+
 
 def _sweep_stale(age: float = 3600) -> None:
     """Remove our cgroups left empty by a judge that was killed (hours old: never a live one)."""
     for folder in (CGROUP_ROOT, CGROUP_ROOT / "memory", CGROUP_ROOT / "pids", CGROUP_ROOT / "cpu"):
         for path in folder.glob("dlcourse-*"):
             try:
-                if time.time() - path.stat().st_mtime > age and not (path / "cgroup.procs").read_text().strip():
+                if (
+                    time.time() - path.stat().st_mtime > age
+                    and not (path / "cgroup.procs").read_text().strip()
+                ):
                     path.rmdir()
             except OSError:
                 pass
@@ -169,8 +216,10 @@ def _cgroup_layout(name: str, memory: int, processes: int) -> list[tuple[Path, d
     """Where a worker's cgroups go: one unified cgroup (v2), or one per controller (v1)."""
     if (CGROUP_ROOT / "cgroup.controllers").is_file():  # cgroup v2
         return [(CGROUP_ROOT / name, {"memory.max": memory, "pids.max": processes})]
-    return [(CGROUP_ROOT / "memory" / name, {"memory.limit_in_bytes": memory}),
-            (CGROUP_ROOT / "pids" / name, {"pids.max": processes})]
+    return [
+        (CGROUP_ROOT / "memory" / name, {"memory.limit_in_bytes": memory}),
+        (CGROUP_ROOT / "pids" / name, {"pids.max": processes}),
+    ]
 
 
 def _cpu_cgroup(name: str) -> tuple[Path, dict] | None:
@@ -261,6 +310,7 @@ class Cgroups:
 
 # --- spawning -----------------------------------------------------------------------------
 
+
 def _readable_paths() -> list[str]:
     """What the worker's Python needs: its installation, the virtualenv, the course package."""
     import dlcourse
@@ -271,13 +321,41 @@ def _readable_paths() -> list[str]:
 
 
 def _bwrap_args(binds: list[tuple[str, str]], data_dir: str, scratch_bytes: int) -> list[str]:
-    args = ["bwrap", "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent",
-            "--new-session", "--cap-drop", "ALL", "--hostname", "sandbox",
-            "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc",
-            "--proc", "/proc", "--dev", "/dev",
-            "--size", str(scratch_bytes), "--tmpfs", "/scratch",
-            "--size", str(64 << 20), "--tmpfs", "/tmp",
-            "--ro-bind", data_dir, "/data", "--chdir", "/scratch"]
+    args = [
+        "bwrap",
+        "--unshare-all",
+        "--unshare-user",
+        "--disable-userns",
+        "--die-with-parent",
+        "--new-session",
+        "--cap-drop",
+        "ALL",
+        "--hostname",
+        "sandbox",
+        "--ro-bind",
+        "/usr",
+        "/usr",
+        "--ro-bind",
+        "/etc",
+        "/etc",
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--size",
+        str(scratch_bytes),
+        "--tmpfs",
+        "/scratch",
+        "--size",
+        str(64 << 20),
+        "--tmpfs",
+        "/tmp",
+        "--ro-bind",
+        data_dir,
+        "/data",
+        "--chdir",
+        "/scratch",
+    ]
     for link in ("bin", "lib", "lib64", "sbin"):
         if os.path.islink(f"/{link}"):
             args += ["--symlink", os.readlink(f"/{link}"), f"/{link}"]
@@ -292,26 +370,48 @@ def _bwrap_args(binds: list[tuple[str, str]], data_dir: str, scratch_bytes: int)
     return args
 
 
-def spawn_worker(isolation: str, scratch: Path, data_dir: Path, env: dict, *, memory: int = 6 * GiB,
-                 processes: int = 256) -> tuple[subprocess.Popen, Cgroups | None]:
+def spawn_worker(
+    isolation: str,
+    scratch: Path,
+    data_dir: Path,
+    env: dict,
+    *,
+    memory: int = 6 * GiB,
+    processes: int = 256,
+) -> tuple[subprocess.Popen, Cgroups | None]:
     """Start a worker with pipes on stdin/stdout/stderr; return it and its cgroups (if any)."""
     pipes = dict(stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     if isolation == "rlimits":
         limit = None if has_gpu() else memory_limit(memory)  # CUDA reserves far more address space
         if os.geteuid() == 0:
-            warn_once("nproc-root", "the process limit cannot be enforced for root without a pids "
-                      "cgroup (RLIMIT_NPROC does not apply to root)")
-        proc = subprocess.Popen(worker_command(), cwd=scratch, env=env, start_new_session=True,
-                                preexec_fn=_rlimits(limit, processes), **pipes)
+            warn_once(
+                "nproc-root",
+                "the process limit cannot be enforced for root without a pids "
+                "cgroup (RLIMIT_NPROC does not apply to root)",
+            )
+        proc = subprocess.Popen(
+            worker_command(),
+            cwd=scratch,
+            env=env,
+            start_new_session=True,
+            preexec_fn=_rlimits(limit, processes),
+            **pipes,
+        )
         return proc, None
-    env = dict(env, HOME="/scratch", TMPDIR="/scratch", MPLCONFIGDIR="/scratch", DLCOURSE_DATA="/data")
+    env = dict(
+        env, HOME="/scratch", TMPDIR="/scratch", MPLCONFIGDIR="/scratch", DLCOURSE_DATA="/data"
+    )
     readable = _readable_paths()
     if os.geteuid() != 0:  # already unprivileged: bubblewrap directly, rlimits bound memory
         args = _bwrap_args([(p, p) for p in readable], str(data_dir), 1 * GiB)
-        proc = subprocess.Popen(args + ["--", *worker_command(os.path.join(os.path.realpath(sys.prefix), "bin", "python"))],
-                                env=env, start_new_session=True,
-                                preexec_fn=_rlimits(None if has_gpu() else memory_limit(memory), processes),
-                                **pipes)
+        proc = subprocess.Popen(
+            args
+            + ["--", *worker_command(os.path.join(os.path.realpath(sys.prefix), "bin", "python"))],
+            env=env,
+            start_new_session=True,
+            preexec_fn=_rlimits(None if has_gpu() else memory_limit(memory), processes),
+            **pipes,
+        )
         return proc, None
     # As root: cgroups, a private mount namespace that makes the needed folders reachable at
     # staging mount points, then drop to an unprivileged uid, then bubblewrap.
@@ -319,26 +419,46 @@ def spawn_worker(isolation: str, scratch: Path, data_dir: Path, env: dict, *, me
     sources = readable + [str(data_dir)]
     STAGING.mkdir(mode=0o755, parents=True, exist_ok=True)
     stage = []
-    for index, path in enumerate(sources):
+    for index in range(len(sources)):
         point = STAGING / str(index)
         point.mkdir(mode=0o755, exist_ok=True)
         stage.append(str(point))
     binds = list(zip(stage[:-1], readable))
     python = os.path.join(os.path.realpath(sys.prefix), "bin", "python")
     inner = _bwrap_args(binds, stage[-1], 1 * GiB) + ["--", *worker_command(python)]
-    drop = ["setpriv", f"--reuid={SANDBOX_UID}", f"--regid={SANDBOX_UID}", "--clear-groups",
-            "--no-new-privs", "--"]
+    drop = [
+        "setpriv",
+        f"--reuid={SANDBOX_UID}",
+        f"--regid={SANDBOX_UID}",
+        "--clear-groups",
+        "--no-new-privs",
+        "--",
+    ]
     script = "; ".join(
         ([cgroups.join_command()] if cgroups.active else [])
-        + [f"mount --bind {shlex.quote(src)} {shlex.quote(dst)}" for src, dst in zip(sources, stage)]
-        + ["exec " + shlex.join(drop + inner)])
+        + [
+            f"mount --bind {shlex.quote(src)} {shlex.quote(dst)}"
+            for src, dst in zip(sources, stage)
+        ]
+        + ["exec " + shlex.join(drop + inner)]
+    )
     cmd = ["unshare", "--mount", "--propagation", "private", "--", "sh", "-ec", script]
     if not cgroups.active:
-        warn_once("no-cgroups", "no memory/pids cgroups could be made: memory is bounded as address "
-                  "space, and the process limit by RLIMIT_NPROC of the sandbox user")
-    proc = subprocess.Popen(cmd, env=env, start_new_session=True,
-                            preexec_fn=_rlimits(None if cgroups.active or has_gpu() else memory_limit(memory),
-                                                4096 if cgroups.active else processes), **pipes)
+        warn_once(
+            "no-cgroups",
+            "no memory/pids cgroups could be made: memory is bounded as address "
+            "space, and the process limit by RLIMIT_NPROC of the sandbox user",
+        )
+    proc = subprocess.Popen(
+        cmd,
+        env=env,
+        start_new_session=True,
+        preexec_fn=_rlimits(
+            None if cgroups.active or has_gpu() else memory_limit(memory),
+            4096 if cgroups.active else processes,
+        ),
+        **pipes,
+    )
     return proc, cgroups
 
 

@@ -54,7 +54,7 @@ def clean(value, limit: int, *, newlines: bool = True) -> str:
 def from_bytes(data: bytes, limit: int) -> str:
     """Bytes another process printed (any encoding, any content) as bounded printable text:
     the tail, which holds the error."""
-    text = data[-limit * 4:].decode("utf-8", errors="replace")
+    text = data[-limit * 4 :].decode("utf-8", errors="replace")
     if len(text) > limit:
         text = "…" + text[-limit:]
     return printable(text)

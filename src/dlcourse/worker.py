@@ -111,10 +111,16 @@ def sanitize(value, depth: int = 0):
     if isinstance(value, torch.dtype):
         return str(value)
     if isinstance(value, dict):
-        return {str(k) if not isinstance(k, int) else int(k): sanitize(v, depth + 1) for k, v in value.items()}
+        return {
+            str(k) if not isinstance(k, int) else int(k): sanitize(v, depth + 1)
+            for k, v in value.items()
+        }
     if isinstance(value, (list, tuple)):  # torch.Size is a tuple
-        return [sanitize(v, depth + 1) for v in value] if isinstance(value, list) else tuple(
-            sanitize(v, depth + 1) for v in value)
+        return (
+            [sanitize(v, depth + 1) for v in value]
+            if isinstance(value, list)
+            else tuple(sanitize(v, depth + 1) for v in value)
+        )
     raise TypeError(f"a probe returned a value of type {type(value).__name__}")
 
 
@@ -158,11 +164,18 @@ class Worker:
             _leave_if_forked()
             if error:
                 failures += 1
-            protocol.write_frame(self.outbox, {
-                "event": "cell", "index": index, "id": cell.get("id", ""),
-                "status": "error" if error else "ok", "error": error,
-                "seconds": round(time.monotonic() - start, 3),
-                "cpu": round(cpu_seconds() - start_cpu, 3)})
+            protocol.write_frame(
+                self.outbox,
+                {
+                    "event": "cell",
+                    "index": index,
+                    "id": cell.get("id", ""),
+                    "status": "error" if error else "ok",
+                    "error": error,
+                    "seconds": round(time.monotonic() - start, 3),
+                    "cpu": round(cpu_seconds() - start_cpu, 3),
+                },
+            )
         return {"cells": len(msg["cells"]), "failed": failures}
 
     def _run_cell(self, source: str, cpu: float) -> str:
@@ -193,7 +206,10 @@ class Worker:
         except MissingName as exc:
             return {"ok": False, "error": str(exc)}
         except TimeLimit:
-            return {"ok": False, "error": f"your code did not finish within its {cpu:g} s of CPU time"}
+            return {
+                "ok": False,
+                "error": f"your code did not finish within its {cpu:g} s of CPU time",
+            }
         except BaseException as exc:  # SystemExit and KeyboardInterrupt included
             return {"ok": False, "error": f"your code raised {describe(exc)}"}
         finally:
@@ -217,8 +233,14 @@ class Worker:
             try:
                 protocol.write_frame(self.outbox, reply)
             except Exception as exc:  # an answer that cannot be encoded
-                protocol.write_frame(self.outbox, {"done": True, "ok": False,
-                                                   "error": f"answer could not be sent: {describe(exc)}"})
+                protocol.write_frame(
+                    self.outbox,
+                    {
+                        "done": True,
+                        "ok": False,
+                        "error": f"answer could not be sent: {describe(exc)}",
+                    },
+                )
 
 
 WORKER_PID = os.getpid()
@@ -226,7 +248,10 @@ WORKER_PID = os.getpid()
 
 def cpu_seconds() -> float:
     """CPU time of this process (all threads) and of its children that have ended."""
-    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    own, children = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 

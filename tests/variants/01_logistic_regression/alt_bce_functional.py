@@ -1,4 +1,5 @@
 """Alternative: BCE through F.binary_cross_entropy (PyTorch clamps its logs at -100 too)."""
+
 MUST_FAIL: list[str] = []
 CELLS = {
     "binary_cross_entropy": '''import torch.nn.functional as F

@@ -1,4 +1,5 @@
 """Wrong: BCE summed over the batch instead of averaged."""
+
 MUST_FAIL = ["test_bce_matches_bceloss"]
 CELLS = {
     "binary_cross_entropy": '''def binary_cross_entropy(yhat, y):

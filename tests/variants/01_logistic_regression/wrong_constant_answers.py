@@ -1,5 +1,6 @@
 """Wrong: every function ignores its inputs and returns a fixed, well-typed value; every model
 has the right parameters but a forward pass that returns a fixed tensor of the right shape."""
+
 MUST_FAIL = "all"
 CELLS = {
     "logistic_regression": '''class LogisticRegression(nn.Module):
@@ -12,23 +13,23 @@ CELLS = {
     def forward(self, x):
         return torch.full((x.shape[0], 1), 0.5)
 ''',
-    "binary_cross_entropy": '''def binary_cross_entropy(yhat, y):
+    "binary_cross_entropy": """def binary_cross_entropy(yhat, y):
     return torch.tensor(0.5)
-''',
-    "bce_with_logits": '''def bce_with_logits(z, y):
+""",
+    "bce_with_logits": """def bce_with_logits(z, y):
     return torch.tensor(0.5, requires_grad=True)
-''',
-    "loss_surface": '''def mse_loss(yhat, y):
+""",
+    "loss_surface": """def mse_loss(yhat, y):
     return torch.tensor(0.25)
 
 
 def loss_surface(loss_fn, weights, biases, x, y):
     return torch.zeros(len(weights), len(biases))
-''',
-    "gradient": '''def gradient(loss_fn, w, b, x, y):
+""",
+    "gradient": """def gradient(loss_fn, w, b, x, y):
     return 0.0, 0.0
-''',
-    "autograd": '''def graph_summary(t):
+""",
+    "autograd": """def graph_summary(t):
     return True, True, None
 
 
@@ -38,8 +39,8 @@ def accumulated_gradient(loss_fn, w, batches):
 
 def evaluate(model, loss_fn, x, y):
     return 0.5
-''',
-    "logistic_stack": '''class LogisticStack(nn.Module):
+""",
+    "logistic_stack": """class LogisticStack(nn.Module):
     def __init__(self, sizes):
         super().__init__()
         self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
@@ -47,15 +48,15 @@ def evaluate(model, loss_fn, x, y):
 
     def forward(self, x):
         return torch.full((x.shape[0], self.out_features), 0.5)
-''',
-    "training": '''def gd_step(params, lr):
+""",
+    "training": """def gd_step(params, lr):
     pass
 
 
 def train(model, loss_fn, x, y, lr, epochs):
     return [0.5] * epochs
-''',
-    "descend": '''def descend(loss_fn, w0, b0, x, y, lr, steps):
+""",
+    "descend": """def descend(loss_fn, w0, b0, x, y, lr, steps):
     return torch.zeros(steps + 1, 2)
-''',
+""",
 }

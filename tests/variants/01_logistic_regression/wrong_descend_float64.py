@@ -1,7 +1,8 @@
 """Wrong: descend returns its (correct) path in float64, a dtype the exercise fixes as float32."""
+
 MUST_FAIL = ["test_descend_returns_path"]
 CELLS = {
-    "descend": '''def descend(loss_fn, w0, b0, x, y, lr, steps):
+    "descend": """def descend(loss_fn, w0, b0, x, y, lr, steps):
     theta = torch.tensor([float(w0), float(b0)], requires_grad=True)
     path = [theta.detach().double()]
     for _ in range(steps):
@@ -11,5 +12,5 @@ CELLS = {
             theta -= lr * theta.grad
         path.append(theta.detach().double())
     return torch.stack(path)
-''',
+""",
 }

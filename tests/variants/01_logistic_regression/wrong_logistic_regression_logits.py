@@ -1,4 +1,5 @@
 """Wrong: LogisticRegression returns the logits (no sigmoid)."""
+
 MUST_FAIL = ["test_output_shape_and_range", "test_is_linear_then_sigmoid"]
 CELLS = {
     "logistic_regression": '''class LogisticRegression(nn.Module):

@@ -1,5 +1,6 @@
 """Wrong: LogisticStack applies the sigmoid only after the last layer (right shapes, right
 parameter count, outputs in (0, 1): only its function tells)."""
+
 MUST_FAIL = ["test_stack_forward"]
 CELLS = {
     "logistic_stack": '''class LogisticStack(nn.Module):

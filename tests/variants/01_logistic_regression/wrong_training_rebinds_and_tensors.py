@@ -1,5 +1,6 @@
 """Wrong twice over: gd_step rebinds its loop variable (p = p - lr * grad) so no parameter
 changes, and train stores the loss tensors instead of Python floats."""
+
 MUST_FAIL = ["test_gd_step_matches_sgd", "test_train_separates_blobs"]
 CELLS = {
     "training": '''def gd_step(params, lr):

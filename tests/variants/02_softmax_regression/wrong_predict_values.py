@@ -1,4 +1,5 @@
 """Wrong: predict returns the largest logit's value (max) instead of its index (argmax)."""
+
 MUST_FAIL = ["test_predict_is_argmax"]
 CELLS = {
     "softmax_regression": '''class SoftmaxRegression(nn.Module):

@@ -1,7 +1,8 @@
 """Wrong: train_epoch returns the sum of the batch losses, not their mean."""
+
 MUST_FAIL = ["test_train_epoch"]
 CELLS = {
-    "train_epoch": '''def train_epoch(model, loader, optimizer):
+    "train_epoch": """def train_epoch(model, loader, optimizer):
     device = next(model.parameters()).device
     total = 0.0
     for x, y in loader:
@@ -12,5 +13,5 @@ CELLS = {
         optimizer.step()
         total += loss.item()
     return total
-''',
+""",
 }
