@@ -59,6 +59,7 @@ def test_the_checks_see_scripts_errors_and_broken_images(browser, tmp_path):
     assert browser.eval("document.getElementById('i').naturalWidth") == 0
 
 
+@pytest.mark.slow
 def test_feedback_page_in_chromium(browser, graded, tmp_path):  # noqa: F811
     browser.open(graded / "feedback" / "partial" / A / "feedback.html")
     assert browser.errors() == []
@@ -70,6 +71,7 @@ def test_feedback_page_in_chromium(browser, graded, tmp_path):  # noqa: F811
     _keep(browser, "feedback.png", tmp_path)
 
 
+@pytest.mark.slow
 def test_hostile_feedback_runs_nothing_in_chromium(browser, graded, course, tmp_path):  # noqa: F811
     page = tmp_path / "evil.html"
     page.write_text(feedback.render(evil_record(), course_outline(course, A)))
@@ -81,6 +83,7 @@ def test_hostile_feedback_runs_nothing_in_chromium(browser, graded, course, tmp_
         assert "<script>document.title='pwned'" in text and "\\x1b" in text  # shown as text
 
 
+@pytest.mark.slow
 def test_class_report_in_chromium(browser, hand_built_class, tmp_path):
     out = tmp_path / "report"
     dlcourse("report", REPORT_A, "--gradebook", str(hand_built_class / "grading" / "gradebook.db"),
@@ -98,6 +101,7 @@ def test_class_report_in_chromium(browser, hand_built_class, tmp_path):
     _keep(browser, "report.png", tmp_path)
 
 
+@pytest.mark.slow
 def test_similarity_report_in_chromium(browser, classroom, tmp_path):  # noqa: F811
     notebook = classroom / "submitted" / "dave" / A / f"{A}.ipynb"
     nb = read(notebook)
