@@ -17,7 +17,6 @@ from dlcourse.exercises import course_outline
 from dlcourse.notebook import read
 from test_feedback import A, evil_record, graded  # noqa: F401 (fixtures)
 from test_report import A as REPORT_A
-from test_report import hand_built_class  # noqa: F401 (fixture)
 from test_similarity import classroom  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.skipif(
@@ -66,7 +65,7 @@ def test_the_checks_see_scripts_errors_and_broken_images(browser, tmp_path):
     assert browser.eval("document.getElementById('i').naturalWidth") == 0
 
 
-@pytest.mark.slow  # a class run
+@pytest.mark.slow
 def test_feedback_page_in_chromium(browser, graded, tmp_path):  # noqa: F811
     browser.open(graded / "feedback" / "partial" / A / "feedback.html")
     assert browser.errors() == []
@@ -84,7 +83,7 @@ def test_feedback_page_in_chromium(browser, graded, tmp_path):  # noqa: F811
     _keep(browser, "feedback.png", tmp_path)
 
 
-@pytest.mark.slow  # a class run
+@pytest.mark.slow
 def test_hostile_feedback_runs_nothing_in_chromium(browser, graded, course, tmp_path):  # noqa: F811
     page = tmp_path / "evil.html"
     page.write_text(feedback.render(evil_record(), course_outline(course, A)))
@@ -96,7 +95,8 @@ def test_hostile_feedback_runs_nothing_in_chromium(browser, graded, course, tmp_
         assert "<script>document.title='pwned'" in text and "\\x1b" in text  # shown as text
 
 
-def test_class_report_in_chromium(browser, hand_built_class, tmp_path):  # noqa: F811
+@pytest.mark.slow
+def test_class_report_in_chromium(browser, hand_built_class, tmp_path):
     out = tmp_path / "report"
     dlcourse(
         "report",
@@ -128,6 +128,7 @@ def test_class_report_in_chromium(browser, hand_built_class, tmp_path):  # noqa:
     _keep(browser, "report.png", tmp_path)
 
 
+@pytest.mark.slow
 def test_similarity_report_in_chromium(browser, classroom, tmp_path):  # noqa: F811
     notebook = classroom / "submitted" / "dave" / A / f"{A}.ipynb"
     nb = read(notebook)

@@ -27,6 +27,7 @@ def student_bundle(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_bundle_holds_what_students_need(student_bundle, course):
     files = {str(p.relative_to(student_bundle)) for p in student_bundle.rglob("*") if p.is_file()}
     for assignment in course.assignments():
@@ -47,6 +48,7 @@ def test_bundle_holds_what_students_need(student_bundle, course):
     assert "dlcourse check --all" in (student_bundle / "README.md").read_text()
 
 
+@pytest.mark.slow
 def test_bundle_has_no_graders_solutions_probes_or_test_split(student_bundle, course):
     assert bundle.audit(course, student_bundle) == []
     # independently of the audit: no course-only file and no hidden test's name anywhere
@@ -66,6 +68,7 @@ def test_bundle_has_no_graders_solutions_probes_or_test_split(student_bundle, co
     assert not [n for n in hidden if n in text]
 
 
+@pytest.mark.slow
 def test_the_audit_catches_each_kind_of_leak(student_bundle, course, tmp_path):
     """The scan is not vacuous: plant one secret of each kind and it names all of them."""
     secret = bundle.secrets(course)

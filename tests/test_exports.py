@@ -50,6 +50,7 @@ def class_gradebook(tmp_path):
     return db, roster
 
 
+@pytest.mark.slow
 def test_canvas_csv_matches_the_golden_file(class_gradebook, tmp_path):
     db, roster = class_gradebook
     out = tmp_path / "canvas.csv"
@@ -73,6 +74,7 @@ def test_canvas_csv_matches_the_golden_file(class_gradebook, tmp_path):
     assert out.read_text() == GOLDEN.read_text()
 
 
+@pytest.mark.slow
 def test_canvas_csv_has_canvas_columns_and_points_possible(class_gradebook):
     db, roster = class_gradebook
     text = dlcourse(

@@ -148,7 +148,7 @@ def graded(tmp_path_factory):
     return folder / "grading"
 
 
-@pytest.mark.slow  # a class run
+@pytest.mark.slow
 def test_graded_feedback_groups_by_exercise(graded):
     html = (graded / "feedback" / "partial" / A / "feedback.html").read_text()
     assert "Exercise 1 — From a line to a probability: 2 / 2" in html
@@ -158,14 +158,14 @@ def test_graded_feedback_groups_by_exercise(graded):
     assert all("description" in t and "hint" in t for t in record["tests"])
 
 
-@pytest.mark.slow  # a class run
+@pytest.mark.slow
 def test_graded_hostile_messages_are_inert(graded):
     html = (graded / "feedback" / "hostile" / A / "feedback.html").read_text()
     assert "ValueError" in html and "&lt;script&gt;" in html and "\\x1b" in html
     assert "<script" not in html and "\x1b" not in html and "<img" not in html
 
 
-@pytest.mark.slow  # a class run
+@pytest.mark.slow
 def test_check_output_makes_control_characters_visible(graded, tmp_path):
     notebook = graded.parent / "submitted" / "hostile" / A / f"{A}.ipynb"
     done = dlcourse("check", str(notebook), check=False)
@@ -173,6 +173,7 @@ def test_check_output_makes_control_characters_visible(graded, tmp_path):
     assert "\x1b" not in done.stdout and "\\x1b" in done.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("assignment", Course(ROOT).assignments())
 def test_every_hidden_test_has_a_description(assignment, course):
     """Each grader says, for students, what it checks (docstring or @grade(describe=...))."""

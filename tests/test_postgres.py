@@ -197,6 +197,7 @@ def test_killed_mid_class_then_rerun_no_duplicates_nothing_half_written(postgres
     assert all(subs == 1 and grades == scored > 0 for subs, grades, scored in final.values())
 
 
+@pytest.mark.slow
 def test_a_unique_key_collision_with_another_writer_is_retried(postgres, tmp_path):
     """Formgrader creates the student while `dlcourse grade` does: ours waits, fails, retries."""
     gradebook.working_gradebook(ROOT / "gradebook.db", postgres)

@@ -107,6 +107,7 @@ def test_point_biserial_known_values():
     assert report.point_biserial([True, False], [1, 1]) is None  # constant rest
 
 
+@pytest.mark.slow
 def test_report_numbers_match_the_hand_built_class(hand_built_class, course):
     root = hand_built_class
     data = report.analyse(
@@ -160,6 +161,7 @@ def test_report_numbers_match_the_hand_built_class(hand_built_class, course):
     assert {"s3", "s4"} <= set(late)  # no timestamp.txt: the gradebook's (grading) time, after DUE
 
 
+@pytest.mark.slow
 def test_report_command_writes_html_and_csv(hand_built_class):
     root = hand_built_class
     out = root / "report"

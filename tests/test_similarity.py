@@ -168,6 +168,7 @@ def test_copy_is_found_and_independent_work_is_not(classroom, course, tmp_path):
     assert "<mark>" in html and "cheat" not in html.lower() and "plagiar" not in html.lower()
 
 
+@pytest.mark.slow
 def test_similarity_command_and_inert_student_text(classroom, tmp_path):
     nb = read(classroom / "submitted" / "dave" / A / f"{A}.ipynb")
     for cell in nb.cells:

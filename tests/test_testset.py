@@ -49,6 +49,7 @@ def honest():
     return _centroid_predict(*load_mnist("train"))
 
 
+@pytest.mark.slow
 def test_each_run_sends_a_perturbed_subset_in_random_order(split):
     images, labels = split
     seed = _seed()
@@ -84,6 +85,7 @@ def test_lookups_by_position_and_hash_fail_and_are_flagged(split):
     assert [k for k, _ in testset.suspicions(result)] == ["public_images_recognised"]
 
 
+@pytest.mark.slow
 def test_nearest_neighbour_lookup_is_flagged(split):
     images, labels = split
     hidden = testset.draw(images, labels, _seed())
@@ -98,6 +100,7 @@ def test_nearest_neighbour_lookup_is_flagged(split):
     assert "near_perfect_accuracy" in [k for k, _ in testset.suspicions(result)]
 
 
+@pytest.mark.slow
 def test_an_honest_model_keeps_its_accuracy_and_is_not_flagged(split, honest):
     images, labels = split
     clean = (honest(images) == labels).double().mean().item()
@@ -110,6 +113,7 @@ def test_an_honest_model_keeps_its_accuracy_and_is_not_flagged(split, honest):
         assert testset.suspicions(result) == []
 
 
+@pytest.mark.slow
 def test_private_set_is_scored_beside_or_instead(split, honest, tmp_path):
     images, labels = split
     train_x, train_y = load_mnist("val")
