@@ -357,7 +357,15 @@ def test_numerical_gradient(nb, seed):
     ]
     for shape in shapes:
         case, expected = _smooth_case(g, shape)
-        got = nb.call("numerical_gradient", **case)
+        got = nb.call(
+            "numerical_gradient",
+            x=case["x"],
+            eps=case["eps"],
+            A=case["A"],
+            b=case["b"],
+            w=case["w"],
+            c=case["c"],
+        )
         grad = tensor(got["grad"], "numerical_gradient's result", shape=shape, dtype=torch.float64)
         expect(
             close(grad, expected, atol=2e-5),

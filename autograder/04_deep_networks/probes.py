@@ -49,9 +49,12 @@ def _snapshot(module):
 
 
 def deep_net(nb, sizes, activation, dropout, batch_norm, x, warmup, seed):
-    """DeepNet's eval-mode output after `warmup` training-mode passes, the Linear / BatchNorm1d /
-    activation / Dropout modules in the order they ran (with their parameters, and whether an nn.ModuleList
-    holds them), its modules and parameter count."""
+    """DeepNet's eval-mode output after `warmup` training passes, and its modules in run order.
+
+    The Linear / BatchNorm1d / activation / Dropout modules come in the order they ran (with
+    their parameters, and whether an nn.ModuleList holds them), then its modules and parameter
+    count.
+    """
     torch.manual_seed(seed)
     model = nb.DeepNet(sizes, activation=activation, dropout=dropout, batch_norm=batch_norm)
     calls = []
@@ -168,9 +171,10 @@ def _hooks_left(model):
 
 
 def activation_stds(nb, style, sizes, x, seed):
-    """What activation_stds returns for a judge-built model (a Sequential, or one whose modules
-    are registered in another order than they run), with the model's Linear layers in the order
-    they run and the hooks left behind."""
+    """activation_stds on a judge-built model, its Linear layers in run order, hooks left behind.
+
+    The model is a Sequential, or one whose modules are registered in another order than they run.
+    """
     torch.manual_seed(seed)
     if style == "sequential":
         layers = []
@@ -284,9 +288,11 @@ def batch_norm_state(nb, num_features):
 
 
 def batch_norm_train(nb, num_features, kwargs, weight, bias, batches, directions):
-    """Training-mode steps of the student's BatchNorm1d (PyTorch's batch norm switched off): each
-    output, the running statistics after it, and the gradients of sum(output * direction) with
-    respect to the input, weight and bias."""
+    """Training-mode steps of the student's BatchNorm1d: outputs, running statistics, gradients.
+
+    PyTorch's batch norm is switched off; the gradients are those of sum(output * direction)
+    with respect to the input, weight and bias.
+    """
     with _without_torch_batch_norm():
         bn = _batch_norm(nb, num_features, kwargs, weight, bias)
         bn.train()
@@ -335,9 +341,11 @@ def _set_grads(params, grads):
 
 
 def sgd_momentum(nb, values, grads, lr, momentum):
-    """Parameters after one sgd_momentum_step per list of gradients, and whether each is still
-    a leaf that requires grad. (Not probing.optimizer_step: the state lives across steps and the
-    leaf check needs the very tensors the student updated.)"""
+    """Parameters after one sgd_momentum_step per list of gradients, and whether each is a leaf.
+
+    Not probing.optimizer_step: the state lives across steps and the leaf check needs the very
+    tensors the student updated.
+    """
     params = _params(values)
     velocities = [torch.zeros_like(p) for p in params]
     for step_grads in grads:

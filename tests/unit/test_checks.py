@@ -286,3 +286,10 @@ def test_a_new_run_forgets_the_last_run_s_flags(fresh_run):
     checks.flag("k", "e")
     checks.start_run(None)
     assert checks.flags() == [] and checks.RUN["graders"] is None
+
+
+def test_current_test_names_the_running_hidden_test(monkeypatch):
+    monkeypatch.setenv("PYTEST_CURRENT_TEST", "autograder/a/test_x.py::test_bce (call)")
+    assert checks.current_test() == "test_bce"
+    monkeypatch.delenv("PYTEST_CURRENT_TEST")
+    assert checks.current_test() == ""
