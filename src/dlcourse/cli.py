@@ -303,6 +303,31 @@ def check(ctx, notebook, all_, assignment, isolation):
     ctx.exit(0 if selfcheck.passed(result) else 1)
 
 
+@main.command()
+@click.argument("assignment", callback=_assignment)
+@click.argument("student")
+@click.option("--hours", type=float, default=0, help="Extension in hours (0 removes it).")
+@click.option("--days", type=float, default=0, help="Extension in days (added to --hours).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Where the gradebook is (default: grading/).")
+@click.option("--db", metavar="URL", help="Gradebook as a SQLAlchemy URL (as for grade).")
+@click.pass_context
+def extend(ctx, assignment, student, hours, days, out, db):
+    """Give a student more time (nbgrader's extension field); regrading applies it."""
+    from dlcourse import course_config, gradebook
+    from dlcourse.grade import valid_student_id
+
+    course = _course(ctx)
+    if not valid_student_id(student):
+        raise click.BadParameter("not a valid student id", param_hint="STUDENT")
+    url = gradebook.working_gradebook(course.gradebook, course_config.setting(
+        course.root, "db", db) or Path(out or course.grading) / "gradebook.db")
+    gradebook.grant_extension(url, assignment, student, hours + 24 * days)
+    due = gradebook.due_for(url, assignment, student)
+    click.echo(f"{student}: {assignment} due {due:%Y-%m-%d %H:%M} UTC" if due else
+               f"{student}: extension of {hours + 24 * days:g} h recorded (no due date yet)")
+
+
 def _hide_instructor_commands() -> None:
     """In the student package (no grader modules) only the student commands exist."""
     import importlib.util
