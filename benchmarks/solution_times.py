@@ -52,7 +52,9 @@ def grade_once(assignment: str, out: Path) -> tuple[float, float, float, float]:
     )
     wall = time.perf_counter() - start
     result = json.loads(done.stdout)
-    cells = [cell["seconds"] for cell in result["execution"]]
+    # the per-cell record is in the full result the grader writes under --out
+    record = json.loads((out / "results" / result["student"] / f"{assignment}.json").read_text())
+    cells = [cell["seconds"] for cell in record["execution"]]
     return wall, sum(cells), max(cells), result["score"] / result["max_score"]
 
 
