@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import sys
@@ -15,6 +16,28 @@ from dlcourse.course import Course
 from dlcourse.notebook import nbgrader_meta
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@functools.lru_cache
+def full_points(assignment: str) -> float:
+    """An assignment's total points, from the course gradebook (no grader is run)."""
+    from dlcourse import gradebook
+
+    return sum(gradebook.max_scores(ROOT / "gradebook.db", assignment).values())
+
+
+@functools.lru_cache
+def hidden_tests(assignment: str) -> dict[str, dict]:
+    """``{test name: {"cell", "max_points"}}`` of an assignment's hidden graders (collected once)."""
+    from dlcourse.grade import list_tests
+
+    return {t["name"]: t for t in list_tests(Course(ROOT), assignment)}
+
+
+def cell_points(assignment: str, *cells: str) -> float:
+    """The points of an assignment's grade cells."""
+    return sum(t["max_points"] for t in hidden_tests(assignment).values() if t["cell"] in cells)
+
 
 # Property tests (tests/unit/): no per-example deadline (the machine may be busy), no example
 # database in the checkout; a failure prints its falsifying example, which is enough to replay.

@@ -19,14 +19,14 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from conftest import ROOT, grade_json, submit, with_solutions
+from conftest import ROOT, cell_points, full_points, grade_json, submit, with_solutions
 from dlcourse import sandbox
 from dlcourse.notebook import nbgrader_meta, read
 
 pytestmark = pytest.mark.slow  # every test here inspects one class run of attacks
 
 A = "01_logistic_regression"
-FULL = 16
+FULL = full_points(A)
 FAST = [
     "--workers",
     "2",
@@ -436,7 +436,7 @@ def test_honest_students_in_the_same_run_get_full_marks(attack):
 def test_monkeypatch(attack):
     failed = {t["name"] for t in attack["results"]["monkeypatch"]["tests"] if not t["passed"]}
     assert {"test_bce_matches_bceloss", "test_bce_finite_at_exact_zero_and_one"} <= failed
-    assert _score(attack, "monkeypatch") == FULL - 3
+    assert _score(attack, "monkeypatch") == FULL - cell_points(A, "test_binary_cross_entropy")
     CASES["monkeypatch"]["seen"] = f"{_score(attack, 'monkeypatch'):g}/{FULL}"
 
 
@@ -448,7 +448,7 @@ def test_fake_objects(attack):
         "test_bce_matches_bceloss",
         "test_bce_finite_at_exact_zero_and_one",
     } <= failed
-    assert _score(attack, "fake_objects") <= FULL - 4
+    assert _score(attack, "fake_objects") <= FULL - 4  # at least those three tests' points
     CASES["fake_objects"]["seen"] = f"{_score(attack, 'fake_objects'):g}/{FULL}"
 
 

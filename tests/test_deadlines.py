@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT, submit
+from conftest import ROOT, full_points, submit
 from dlcourse import deadlines, gradebook
 from dlcourse.course import Course
 from dlcourse.notebook import read
@@ -134,17 +134,18 @@ def test_late_submissions_lose_points_on_time_ones_do_not(late_class):
         s: result(late_class, s)["score"]
         for s in ("on_time", "late", "very_late", "extended", "no_stamp", "late_release")
     }
+    full = full_points(A)  # 5 % per started hour, capped at 50 %
     assert scores == {
-        "on_time": 16,
-        "late": pytest.approx(16 - 2.4),
-        "very_late": 8,
-        "extended": 16,
-        "no_stamp": 16,
+        "on_time": full,
+        "late": pytest.approx(full * 0.85),
+        "very_late": pytest.approx(full / 2),
+        "extended": full,
+        "no_stamp": full,
         "late_release": 0,
     }
     late = result(late_class, "late")
-    assert late["raw_score"] == 16 and late["late"]["penalty"] == pytest.approx(2.4)
-    assert late["late"]["text"] == "late by 2 h 13 min: \u221215 % (2.4 points)"
+    assert late["raw_score"] == full and late["late"]["penalty"] == pytest.approx(0.15 * full)
+    assert late["late"]["text"] == f"late by 2 h 13 min: \u221215 % ({0.15 * full:g} points)"
     assert late["submitted"] == "2026-12-01T02:12:00" and late["due"] == "2026-11-30T23:59:00"
     assert result(late_class, "extended")["due"] == "2026-12-02T23:59:00"
     assert result(late_class, "on_time")["late"] is None
@@ -178,10 +179,12 @@ def test_nbgrader_sees_times_extension_and_penalties(late_class, tmp_path):
         cwd=late_class["root"],
     )
     rows = {r["student_id"]: r for r in csv.DictReader(csv_path.open()) if r["assignment"] == A}
-    assert float(rows["late"]["raw_score"]) == 16
-    assert float(rows["late"]["late_submission_penalty"]) == pytest.approx(2.4)
-    assert float(rows["late"]["score"]) == pytest.approx(13.6)
-    assert float(rows["very_late"]["score"]) == 8 and float(rows["on_time"]["score"]) == 16
+    full = full_points(A)
+    assert float(rows["late"]["raw_score"]) == full
+    assert float(rows["late"]["late_submission_penalty"]) == pytest.approx(0.15 * full)
+    assert float(rows["late"]["score"]) == pytest.approx(0.85 * full)
+    assert float(rows["very_late"]["score"]) == pytest.approx(full / 2)
+    assert float(rows["on_time"]["score"]) == full
 
 
 @pytest.mark.slow

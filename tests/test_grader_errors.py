@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT, dlcourse, grade_json
+from conftest import ROOT, dlcourse, full_points, grade_json, hidden_tests
 
 A = "01_logistic_regression"
 SOLUTION = ROOT / "solutions" / A / f"{A}.ipynb"
@@ -81,7 +81,8 @@ def test_grader_bugs_are_reported_as_ours_and_logged(broken_course, tmp_path):
             assert (
                 "on our side" in test["message"] and "your instructor was told" in test["message"]
             )
-    assert record["score"] == 16 - 1 - 2 - 1  # the solution keeps everything else
+    broken = sum(hidden_tests(A)[name]["max_points"] for name in ours)
+    assert record["score"] == full_points(A) - broken  # the solution keeps everything else
     assert record["grader_errors"] == 3 and "grader error" in done.stdout
     log = (tmp_path / "logs" / "alice" / f"{A}.log").read_text()
     assert "mse_los" in log and "'los'" in log and "KeyError" in log
@@ -110,4 +111,4 @@ def test_seeds_are_recorded_and_replayed(tmp_path):
     replayed = json.loads((tmp_path / "c" / "results" / "alice" / f"{A}.json").read_text())
     assert replayed["seeds"] == record["seeds"]
     assert [t["seed"] for t in replayed["tests"]] == [t["seed"] for t in record["tests"]]
-    assert first["score"] == replayed["score"] == 16
+    assert first["score"] == replayed["score"] == full_points(A)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, submit
+from conftest import ROOT, full_points, submit
 from dlcourse import demo
 from dlcourse.course import Course
 from dlcourse.notebook import read
@@ -196,9 +196,8 @@ def test_a_class_graded_on_slurm_workers(slurm, tmp_path):
     finally:
         cluster.close()
     records = {p.parent.name: json.loads(p.read_text()) for p in out.glob(f"results/*/{A}.json")}
-    assert {s: r["score"] for s, r in records.items()} == {
-        "solution": 16,
-        "release": 0,
-        "partial": 8,
-    }
+    scores = {s: r["score"] for s, r in records.items()}
+    assert set(scores) == {"solution", "release", "partial"}
+    assert scores["solution"] == full_points(A) and scores["release"] == 0
+    assert 0 < scores["partial"] < full_points(A)
     assert all(r["grader"]["worker"].startswith("SLURMCluster-") for r in records.values())
