@@ -34,6 +34,13 @@ def hidden_tests(assignment: str) -> dict[str, dict]:
     return {t["name"]: t for t in list_tests(Course(ROOT), assignment)}
 
 
+def grade_cells(assignment: str) -> int:
+    """How many grade cells an assignment has (a submission's grade rows)."""
+    from dlcourse import gradebook
+
+    return len(gradebook.max_scores(ROOT / "gradebook.db", assignment))
+
+
 def cell_points(assignment: str, *cells: str) -> float:
     """The points of an assignment's grade cells."""
     return sum(t["max_points"] for t in hidden_tests(assignment).values() if t["cell"] in cells)
