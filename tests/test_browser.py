@@ -17,6 +17,7 @@ from dlcourse.exercises import course_outline
 from dlcourse.notebook import read
 from test_feedback import A, evil_record, graded  # noqa: F401 (fixtures)
 from test_report import A as REPORT_A
+from test_report import hand_built_class  # noqa: F401 (fixture)
 from test_similarity import classroom  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.skipif(
@@ -89,7 +90,7 @@ def test_hostile_feedback_runs_nothing_in_chromium(browser, graded, course, tmp_
 
 
 @pytest.mark.slow
-def test_class_report_in_chromium(browser, hand_built_class, tmp_path):
+def test_class_report_in_chromium(browser, hand_built_class, tmp_path):  # noqa: F811
     out = tmp_path / "report"
     dlcourse(
         "report",

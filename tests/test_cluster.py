@@ -536,7 +536,7 @@ def test_tls_scheduler_with_certificates_from_course_toml(tmp_path):
         )
         done = subprocess.run(cmd, env=client_env, capture_output=True, text=True)
         assert done.returncode == 0, done.stderr[-3000:]
-        assert [r["score"] for r in json.loads(done.stdout)] == [8]
+        assert [_matches(r["score"], PARTIAL) for r in json.loads(done.stdout)] == [True]
         assert records(tmp_path / "out")["partial"]["grader"]["worker"] == "w-tls"
     finally:
         for proc in procs:
