@@ -141,7 +141,7 @@ def test_module6_grading_puts_the_hidden_test_accuracy_on_the_leaderboard(tmp_pa
         if cell.cell_type == "code" and cell.source.startswith("EPOCHS = "):
             cell.source = (
                 "torch.manual_seed(0)\nmnist_model = MNISTNet().to(device)\n"
-                "history = train(mnist_model, (train_images[:3000], train_labels[:3000]), "
+                "history = train(mnist_model, (fit_images[:3000], fit_labels[:3000]), "
                 "(val_images[:500], val_labels[:500]), epochs=1)\n"
             )
     notebook = submit(tmp_path, "quick", a, nb)
