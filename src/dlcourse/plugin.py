@@ -140,6 +140,10 @@ class JudgePlugin:
         elif report.skipped and entry["passed"]:
             entry["passed"] = False
             entry["message"] = "skipped"
+        if report.when == "call":  # numbers a grader measured (record_property), e.g. accuracy
+            entry.setdefault("metrics", {}).update(
+                {str(k): float(v) for k, v in report.user_properties if isinstance(v, (int, float))}
+            )
 
     def tests(self) -> list[dict]:
         out = []
@@ -160,6 +164,7 @@ class JudgePlugin:
                     "hint": item["hint"],
                     "seed": self.seeds.get(item["name"]),
                     "grader_error": bool(result.get("grader_error")),
+                    "metrics": result.get("metrics", {}),
                 }
             )
         return out
