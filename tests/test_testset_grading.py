@@ -186,7 +186,8 @@ def test_lookup_of_the_public_labels_loses_the_accuracy_points(graded, cheat):
     old, results = graded
     assert old[cheat] >= 0.999  # against the old grader the cheat was (all but) exact
     result = results[cheat]
-    assert _test(result, "test_mnist_model_is_softmax_regression")["passed"]  # looks honest
+    # Module 2's structure test now checks mnist_model by its function (logits x·Wᵀ + b), so a
+    # lookup table is caught there too; the accuracy points are what this test is about
     assert not _test(result, ACCURACY_TEST)["passed"]
     assert "embedded_data" in _kinds(result)
     if cheat == "by_hash":  # it knows the unperturbed images it is shown, and only those

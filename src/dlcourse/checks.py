@@ -48,7 +48,8 @@ def hidden_test_accuracy(
 ) -> float:
     """Send this run's hidden test set to ``probe``; score its labels with the judge's own.
 
-    The set is drawn from ``seed`` (a fresh run-time draw by default): a random subset of
+    The set is drawn from ``seed`` (by default derived from the running test's recorded seed,
+    so a replay draws the same set): a random subset of
     MNIST's test split in random order, each image perturbed a little, mixed with unscored clean
     images and the instructor's private set, if any (:mod:`dlcourse.testset`). What an honest
     model would not answer is flagged for the instructor; flags never change the grade.
@@ -58,9 +59,8 @@ def hidden_test_accuracy(
     graders = graders or RUN.get("graders")
     private, mode = testset.private_config(graders) if graders else (None, "beside")
     images, labels = mnist_test_split()
-    if seed is None:  # the run's recorded, replayable seed for this test's set (judge), or fresh
-        seed_for = RUN.get("seed_for")
-        seed = seed_for(f"{current_test() or name}::test_set") if seed_for else testset.draw_seed()
+    if seed is None:  # derived from the running test's recorded seed (the judge's), else fresh
+        seed = RUN.get("seed", testset.draw_seed())
     hidden = testset.draw(
         images, labels, seed, testset.load_private(private) if private else None, mode
     )
@@ -73,7 +73,7 @@ def hidden_test_accuracy(
 
 # --- flags: evidence for the instructor, never part of a grade -------------------------------
 
-RUN: dict = {}  # set by the judge for each grading run: {"graders", "seed_for"}
+RUN: dict = {}  # set by the judge: {"graders", "seed_for"}, and per test {"seed"}
 _FLAGS: list[dict] = []
 
 

@@ -114,6 +114,14 @@ class JudgePlugin:
                 }
             )
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item):
+        """The running test's seed, for helpers that draw data without the fixture (the hidden
+        test set): derived from the test's recorded seed, so a replay draws the same."""
+        from dlcourse import checks
+
+        checks.RUN["seed"] = derive_seed(self.seed_for(item.nodeid.split("::", 1)[-1]), "test set")
+
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
         outcome = yield
