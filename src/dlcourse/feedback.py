@@ -15,8 +15,7 @@ from pathlib import Path
 from dlcourse import pages
 from dlcourse.exercises import Exercise, by_cell
 from dlcourse.pages import shown
-
-MESSAGE_CHARS = 1000
+from dlcourse.text import MESSAGE_CHARS
 
 
 def _pts(value) -> str:

@@ -535,16 +535,6 @@ def _end_now(signum, frame):
     os._exit(128 + (signum or signal.SIGTERM))
 
 
-def _die_with_parent() -> None:
-    """Ask the kernel for SIGTERM when the class runner dies (Linux ``PR_SET_PDEATHSIG``)."""
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
-    except (OSError, AttributeError):
-        pass
-
-
 def _watch_parent() -> None:
     """End with the class runner even if it is killed with SIGKILL (PR_SET_PDEATHSIG is also set
     where it can be; this covers the rest)."""
@@ -613,7 +603,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _end_now)
-    _die_with_parent()
+    sandbox.die_with_parent(signal.SIGTERM)  # the class runner gone: clean up and leave
     threading.Thread(target=_watch_parent, daemon=True).start()
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # only our plugin: none of the venv's
     course = Course(args.course)

@@ -63,8 +63,9 @@ def memory_limit(memory: int) -> int:
     return max(4 * GiB, 2 * memory)
 
 
-def _die_with_parent(sig: int = signal.SIGKILL) -> None:
-    """Linux ``PR_SET_PDEATHSIG``: this process gets ``sig`` when its parent (the judge) dies."""
+def die_with_parent(sig: int = signal.SIGKILL) -> None:
+    """Linux ``PR_SET_PDEATHSIG``: this process gets ``sig`` when its parent dies (the worker
+    when its judge dies; the judge, with SIGTERM, when its class runner dies)."""
     try:
         import ctypes
 
@@ -81,7 +82,7 @@ def warn_once(key: str, message: str) -> None:
 
 def _rlimits(address_space: int | None, processes: int):
     def apply():  # in the child, between fork and exec
-        _die_with_parent()
+        die_with_parent()
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         resource.setrlimit(resource.RLIMIT_FSIZE, (GiB, GiB))
         resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024))

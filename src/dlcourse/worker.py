@@ -180,10 +180,11 @@ class Worker:
 
     def _run_cell(self, source: str, cpu: float) -> str:
         signal.setitimer(signal.ITIMER_PROF, cpu)
+        timed_out = f"time limit reached (the cell used its {cpu:g} s of CPU time)"
         try:
             result = self.shell.run_cell(source, store_history=False, silent=False)
         except TimeLimit:
-            return f"time limit reached (the cell used its {cpu:g} s of CPU time)"
+            return timed_out
         except BaseException as exc:  # e.g. an exception escaping IPython itself
             return describe(exc)
         finally:
@@ -191,7 +192,7 @@ class Worker:
             _close_figures()
         exc = result.error_in_exec or result.error_before_exec
         if isinstance(exc, TimeLimit):
-            return f"time limit reached (the cell used its {cpu:g} s of CPU time)"
+            return timed_out
         return describe(exc) if exc is not None else ""
 
     def probe(self, msg):
