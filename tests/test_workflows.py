@@ -73,7 +73,9 @@ def stubs(tmp_path) -> Path:
     bin_.mkdir()
     (bin_ / "dlcourse").write_text(f"#!{sys.executable}\n{STUB}")
     (bin_ / "dlcourse").chmod(0o755)
-    (bin_ / "python").symlink_to(sys.executable)
+    # A wrapper, not a symlink: a symlinked interpreter outside the venv loses the venv's packages.
+    (bin_ / "python").write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    (bin_ / "python").chmod(0o755)
     (tmp_path / "runner").mkdir()
     return bin_
 
