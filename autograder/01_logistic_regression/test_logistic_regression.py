@@ -471,8 +471,10 @@ def test_evaluate_without_graph(nb, seed):
 # --- Exercise 7: LogisticStack -------------------------------------------------------
 
 
-def _random_sizes(g):
-    return [randint(g, 1, 12) for _ in range(randint(g, 2, 5))]
+def _random_sizes(g, min_layers=1):
+    """Layer sizes of a random stack: input, hidden ones (at least 2 wide), output."""
+    hidden = [randint(g, 2, 12) for _ in range(randint(g, min_layers - 1, 3))]
+    return [randint(g, 1, 12), *hidden, randint(g, 1, 12)]
 
 
 @grade(
@@ -515,8 +517,8 @@ def test_stack_structure(nb, seed):
 def test_stack_forward(nb, seed):
     """LogisticStack applies its layers in order with a sigmoid after every one."""
     g = rng(seed)
-    sizes = _random_sizes(g)
-    n = randint(g, 1, 20)
+    sizes = _random_sizes(g, min_layers=2)  # with one layer, "a sigmoid only at the end" is right
+    n = randint(g, 2, 20)
     x = torch.randn(n, sizes[0], generator=g)
     got = nb.call("logistic_stack", sizes=sizes, x=x, seed=seed)
     out = tensor(got["out"], "LogisticStack's output", shape=(n, sizes[-1]))
