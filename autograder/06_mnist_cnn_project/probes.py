@@ -240,6 +240,11 @@ def mnist_model_predictions(nb, images):
 # --- Exercise 5: save_model and load_model ----------------------------------------------
 
 
+def _state(model):
+    """A model's state_dict on the CPU: what save_model must keep and load_model restore."""
+    return {name: value.detach().cpu().clone() for name, value in model.state_dict().items()}
+
+
 def save_load_fresh(nb, images, seed, path):
     """A freshly initialised MNISTNet with random batch-norm statistics, saved and reloaded."""
     torch.manual_seed(seed)
@@ -261,6 +266,8 @@ def save_load_fresh(nb, images, seed, path):
         return {
             "original": before,
             "loaded": _logits(loaded, images),
+            "original_state": _state(model),
+            "loaded_state": _state(loaded),
             "same_object": same,
             "training": training,
         }
@@ -279,6 +286,8 @@ def save_load_trained(nb, images, path):
         return {
             "original": before,
             "loaded": _logits(loaded, images),
+            "original_state": _state(model),
+            "loaded_state": _state(loaded),
             "same_object": same,
             "training": training,
         }
@@ -345,7 +354,7 @@ class _ExportNet(nn.Module):
 
 def export_probe_model(nb, batches, channels, seed, path):
     """ONNX Runtime's outputs for the student's export of a probe model (handed over in training
-    mode), the model's own eval-mode logits, and its mode and device after the export."""
+    mode), whether a file was written, the model's eval-mode logits, its mode and device after."""
     torch.manual_seed(seed)
     model = _ExportNet(channels)
     g = torch.Generator().manual_seed(seed)
@@ -357,7 +366,9 @@ def export_probe_model(nb, batches, channels, seed, path):
         nb.export_model(model, path)
         training_after, device_after = bool(model.training), str(model_device(model).type)
         eager = [_logits(model, x) for x in batches]
+    written = Path(path).is_file() and Path(path).stat().st_size > 0
     return {
+        "written": written,
         "onnx": _onnx_logits(path, batches),
         "eager": eager,
         "training_after": training_after,

@@ -462,6 +462,23 @@ def _check_reloaded(got, n, what):
         close(loaded, original, atol=1e-4, rtol=1e-4),
         f"the model returned by load_model predicts differently from the {what} given to save_model",
     )
+    # The state itself, too: outputs alone cannot tell a reload from a fresh model when the
+    # network's output does not depend on its weights.
+    saved, restored = got.get("original_state"), got.get("loaded_state")
+    expect(
+        isinstance(saved, dict) and len(saved) > 0,
+        "MNISTNet has no parameters or buffers: there is nothing to save",
+    )
+    expect(
+        isinstance(restored, dict) and set(restored) == set(saved),
+        "the model returned by load_model has other state_dict entries than the model saved",
+    )
+    for name, value in saved.items():
+        value = tensor(value, f"the saved model's {name}")
+        expect(
+            close(tensor(restored[name], f"the reloaded model's {name}"), value, atol=0.0),
+            f"the reloaded model's {name} differs from the saved model's",
+        )
 
 
 @grade(
@@ -687,8 +704,9 @@ def test_export_matches_eager(nb, seed):
     cell="test_export", points=1, hint="export a copy (copy.deepcopy(model)), not the model itself"
 )
 def test_export_leaves_model_unchanged(nb, seed):
-    """export_model leaves the model it exports on its device and in its mode (training here)."""
+    """export_model writes the file and leaves the model on its device and in its mode (training)."""
     _, got = _export_run(nb, seed)
+    expect(got.get("written") is True, "export_model wrote no file at the path it was given")
     expect(
         got["device_after"] == got["device_before"],
         "export_model moved the model to another device",
