@@ -1,0 +1,29 @@
+"""Wrong: fit_1d never clears the gradients (each step follows the sum of all past gradients);
+width_for_budget returns 0 instead of raising for a budget too small, and accepts depth 0."""
+
+MUST_FAIL = [
+    "test_fit_1d_recipe",
+    "test_fit_1d_wide_net_fits",
+    "test_fit_1d_error_falls_with_width",
+    "test_width_for_budget_rejects",
+]
+CELLS = {
+    "fit_1d": '''def fit_1d(hidden, x, y, epochs, seed):
+    """One hidden layer of `hidden` ReLU units fitted to (x, y) by full-batch Adam on the MSE."""
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(1, hidden), nn.ReLU(), nn.Linear(hidden, 1))
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.02)
+    for _ in range(epochs):
+        F.mse_loss(model(x), y).backward()
+        optimizer.step()
+    return model
+''',
+    "width_for_budget": '''def width_for_budget(n_in, n_out, budget, depth):
+    """The largest width w with P(w) <= budget for `depth` hidden layers (biases included)."""
+    count = lambda w: (n_in + 1) * w + (depth - 1) * (w + 1) * w + (w + 1) * n_out
+    w = 0
+    while count(w + 1) <= budget and w < 10**6:
+        w += 1
+    return w
+''',
+}
