@@ -1,13 +1,21 @@
-"""Wrong: fit_1d never clears the gradients (each step follows the sum of all past gradients);
-width_for_budget returns 0 instead of raising for a budget too small, and accepts depth 0."""
+"""Wrong: old gradients are not cleared. layer_gradient_norms calls backward() without
+zero_grad(); fit_1d never clears them either (each Adam step follows the sum of all past
+gradients). And width_for_budget returns 0 instead of raising for a budget too small, and
+accepts depth 0."""
 
 MUST_FAIL = [
+    "test_norms_ignore_old_gradients",
     "test_fit_1d_recipe",
     "test_fit_1d_wide_net_fits",
     "test_fit_1d_error_falls_with_width",
     "test_width_for_budget_rejects",
 ]
 CELLS = {
+    "layer_gradient_norms": '''def layer_gradient_norms(model, x, y):
+    """Norm of dL/dW for each nn.Linear weight, first to last, for L = mse(model(x), y)."""
+    F.mse_loss(model(x), y).backward()
+    return [m.weight.grad.norm().item() for m in model.modules() if isinstance(m, nn.Linear)]
+''',
     "fit_1d": '''def fit_1d(hidden, x, y, epochs, seed):
     """One hidden layer of `hidden` ReLU units fitted to (x, y) by full-batch Adam on the MSE."""
     torch.manual_seed(seed)
