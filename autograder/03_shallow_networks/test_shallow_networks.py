@@ -506,8 +506,10 @@ def _mse(out, f, grid):
     "of exactly `hidden` ReLU units, nothing else",
 )
 def test_fit_1d_structure(nb, seed):
-    """fit_1d's model is one hidden layer of `hidden` ReLU units: with the judge's weights it computes
-    Linear(1, hidden) -> ReLU -> Linear(hidden, 1)."""
+    """fit_1d builds one hidden layer of `hidden` ReLU units (run with the judge's weights).
+
+    The judge loads its own weights into the two nn.Linear layers and compares the output on a
+    grid with Linear(1, hidden) -> ReLU -> Linear(hidden, 1) computed here in float64."""
     g = rng(seed)
     for hidden in (randint(g, 2, 9), randint(g, 10, 60)):
         _, x, y, grid = fit_1d_case(g)
@@ -575,8 +577,9 @@ def _matching(got, expected):
     "do not modify x or y",
 )
 def test_fit_1d_recipe(nb, seed):
-    """fit_1d follows the recipe: seeded model, then the judge's replay of its first Adam steps;
-    the same seed gives the same model, and x and y are left as they were."""
+    """fit_1d follows the recipe: seeded, Adam steps as the judge replays them, x and y unchanged.
+
+    Also: two calls with the same arguments give the same model."""
     # The judge replays the recipe in float32 from the same seed. Other correct ways to write it
     # (another loss expression, another order of the sum) differ by float32 rounding, ~1e-7
     # relative, far inside the 1e-5 + 1e-4 |p| tolerance; Adam's first steps can amplify that
@@ -752,8 +755,9 @@ def test_width_for_budget_largest(nb, seed):
     "budget of exactly width 1's count gives 1",
 )
 def test_width_for_budget_rejects(nb, seed):
-    """width_for_budget raises a ValueError for depth < 1 or a budget below width 1's, and returns 1
-    for a budget of exactly width 1's count."""
+    """width_for_budget raises ValueError for depth < 1 or too small a budget; an exact fit gives 1.
+
+    A budget of exactly width 1's parameter count must give 1, not an error."""
     # The budget cases use one hidden layer, so that this test depends on the clauses it checks,
     # not on counting deeper networks (the test above checks that).
     g = rng(seed)
