@@ -5,16 +5,11 @@ MUST_FAIL = [
     "test_fit_1d_recipe",
     "test_fit_1d_error_falls_with_width",
 ]
-CELLS = {
-    "fit_1d": '''def fit_1d(hidden, x, y, epochs, seed):
-    """One hidden layer of `hidden` ReLU units fitted to (x, y) by full-batch Adam on the MSE."""
-    torch.manual_seed(seed)
-    model = nn.Sequential(nn.Linear(1, 100), nn.ReLU(), nn.Linear(100, 1))
-    optimizer = torch.optim.Adam(model.parameters(), lr=0.02)
-    for _ in range(epochs):
-        optimizer.zero_grad()
-        F.mse_loss(model(x), y).backward()
-        optimizer.step()
-    return model
-''',
+EDITS = {
+    "fit_1d": [
+        (
+            "nn.Linear(1, hidden), nn.ReLU(), nn.Linear(hidden, 1)",
+            "nn.Linear(1, 100), nn.ReLU(), nn.Linear(100, 1)",
+        )
+    ]
 }

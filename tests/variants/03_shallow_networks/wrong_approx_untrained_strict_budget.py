@@ -24,16 +24,10 @@ def fit_1d(hidden, x, y, epochs, seed):
         optimizer.step()
     return model
 ''',
-    "width_for_budget": '''def width_for_budget(n_in, n_out, budget, depth):
-    """The largest width w with P(w) <= budget for `depth` hidden layers (biases included)."""
-    if depth < 1:
-        raise ValueError("depth < 1")
-    count = lambda w: (n_in + 1) * w + (depth - 1) * (w + 1) * w + (w + 1) * n_out
-    if count(1) >= budget:
-        raise ValueError("budget too small")
-    w = 1
-    while count(w + 1) < budget:
-        w += 1
-    return w
-''',
+}
+EDITS = {
+    "width_for_budget": [
+        ("if count(1) > budget:", "if count(1) >= budget:"),
+        ("while count(w + 1) <= budget:", "while count(w + 1) < budget:"),
+    ]
 }

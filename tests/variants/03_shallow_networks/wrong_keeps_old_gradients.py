@@ -16,16 +16,6 @@ CELLS = {
     F.mse_loss(model(x), y).backward()
     return [m.weight.grad.norm().item() for m in model.modules() if isinstance(m, nn.Linear)]
 ''',
-    "fit_1d": '''def fit_1d(hidden, x, y, epochs, seed):
-    """One hidden layer of `hidden` ReLU units fitted to (x, y) by full-batch Adam on the MSE."""
-    torch.manual_seed(seed)
-    model = nn.Sequential(nn.Linear(1, hidden), nn.ReLU(), nn.Linear(hidden, 1))
-    optimizer = torch.optim.Adam(model.parameters(), lr=0.02)
-    for _ in range(epochs):
-        F.mse_loss(model(x), y).backward()
-        optimizer.step()
-    return model
-''',
     "width_for_budget": '''def width_for_budget(n_in, n_out, budget, depth):
     """The largest width w with P(w) <= budget for `depth` hidden layers (biases included)."""
     count = lambda w: (n_in + 1) * w + (depth - 1) * (w + 1) * w + (w + 1) * n_out
@@ -35,3 +25,4 @@ CELLS = {
     return w
 ''',
 }
+EDITS = {"fit_1d": [("        optimizer.zero_grad()\n", "")]}
