@@ -583,7 +583,9 @@ def test_fit_1d_recipe(nb, seed):
     # The judge replays the recipe in float32 from the same seed. Other correct ways to write it
     # (another loss expression, another order of the sum) differ by float32 rounding, ~1e-7
     # relative, far inside the 1e-5 + 1e-4 |p| tolerance; Adam's first steps can amplify that
-    # only for a gradient entry within ~1e-7 of 0, so up to 10% of the entries may differ.
+    # only for a gradient entry within ~1e-7 of 0, so up to 10% of the entries may differ
+    # (measured: two other ways to write it, a module class with ((out - y) ** 2).mean() and
+    # a sum / N, matched 100% of the entries on each of 3,000 judge draws).
     # Every wrong recipe moves nearly every entry that gets a gradient by about lr = 0.02 per
     # step: untrained, unseeded, no zero_grad, another loss or learning rate leave matching only
     # the dead units' entries, about a quarter with 30 to 60 units (all of them dead in fewer
