@@ -5,6 +5,7 @@ and plain values. No expected values here: the judge compares.
 """
 
 import contextlib
+import math
 
 import torch
 import torch.nn as nn
@@ -500,6 +501,14 @@ def find_nonfinite(nb, weights, biases, x, y, frozen, values, grads, loss_value,
 # --- Exercise 9: diagnose ---
 
 
+def _initial_loss_ok(model, x, num_classes, tol=0.1):
+    """The notebook's initial_loss_ok as its text defines it, for diagnose to call while it is
+    graded: diagnose's grade does not depend on the student's initial_loss_ok."""
+    with torch.no_grad():
+        loss = -F.log_softmax(model(x), dim=1).mean().item()
+    return abs(loss - math.log(num_classes)) <= tol * math.log(num_classes)
+
+
 def diagnose(nb, weights, biases, activation, softmax_dim, frozen, x, training):
     """diagnose's label for a judge-built MLP (activation None: none; softmax_dim: a softmax at
     the end; frozen: the index of a Linear whose weight does not require gradients), and the
@@ -508,7 +517,8 @@ def diagnose(nb, weights, biases, activation, softmax_dim, frozen, x, training):
     if frozen is not None:
         model.layers[frozen].weight.requires_grad_(False)
     model.train(training)
-    label = nb.diagnose(model, x)
+    with nb.substitute(initial_loss_ok=_initial_loss_ok):
+        label = nb.diagnose(model, x)
     return {
         "label": label,
         "params_after": [p.detach().clone() for p in model.parameters()],
