@@ -15,8 +15,8 @@ lint: setup
 
 test: lint
 	@fast=0; slow=0; \
-	.venv/bin/python -m pytest -m "not slow" || fast=$$?; \
-	.venv/bin/python -m pytest -m "slow and not heavy" || slow=$$?; \
+	.venv/bin/python -m pytest -m "not slow" --durations=10 || fast=$$?; \
+	.venv/bin/python -m pytest -m "slow and not heavy" --durations=25 || slow=$$?; \
 	[ $$fast -eq 0 ] && [ $$slow -eq 0 ]
 
 test-fast: setup

@@ -7,9 +7,13 @@ solution cells, keyed by their nbgrader ``grade_id``, and the hidden tests it mu
     \"\"\"One line: what is different (an alternative, or the mistake).\"\"\"
     MUST_FAIL = ["test_bce_matches_bceloss"]   # empty for a correct alternative; "all": every test
     CELLS = {"binary_cross_entropy": "def binary_cross_entropy(yhat, y):\\n    ..."}
+    EDITS = {"cuda_tools": [("statistics.median(times)", "statistics.mean(times)")]}
 
-Every other cell keeps the instructor's solution. All variants of an assignment are graded in
-one class run through ``dlcourse grade``; each must fail exactly its ``MUST_FAIL`` tests.
+``CELLS`` replaces a whole cell; ``EDITS`` changes the instructor's solution cell by replacing
+text that occurs in it exactly once (a one-line mistake stays one line, in step with the
+solution). Every other cell keeps the instructor's solution. All variants of an assignment are
+graded in one class run through ``dlcourse grade``; each must fail exactly its ``MUST_FAIL``
+tests.
 """
 
 from __future__ import annotations
@@ -19,9 +23,30 @@ import runpy
 import pytest
 
 from conftest import ROOT, grade_json, submit, with_solutions
+from dlcourse.course import Course
 from dlcourse.notebook import nbgrader_meta, read
 
 VARIANTS = ROOT / "tests" / "variants"
+
+
+def solution_cells(assignment: str) -> dict[str, str]:
+    """The instructor's solution cells of an assignment, by grade_id."""
+    source = read(Course(ROOT).source_notebook(assignment))
+    return {
+        nbgrader_meta(c)["grade_id"]: c.source
+        for c in source.cells
+        if nbgrader_meta(c).get("solution")
+    }
+
+
+def apply_edits(solution: str, edits, where: str) -> str:
+    """``solution`` with each ``(old, new)`` applied; ``old`` must occur in it exactly once."""
+    for old, new in edits:
+        count = solution.count(old)
+        if count != 1:
+            raise ValueError(f"{where}: {old!r} occurs {count} times in the solution, not once")
+        solution = solution.replace(old, new)
+    return solution
 
 
 def load_variants() -> dict[str, dict[str, dict]]:
@@ -30,10 +55,22 @@ def load_variants() -> dict[str, dict[str, dict]]:
     for path in sorted(VARIANTS.glob("*/*.py")):
         spec = runpy.run_path(str(path))
         must_fail = spec.get("MUST_FAIL", ())
+        cells, error = dict(spec.get("CELLS", {})), None
+        if spec.get("EDITS"):
+            solutions = solution_cells(path.parent.name)
+            for grade_id, edits in spec["EDITS"].items():
+                where = f"{path.parent.name}/{path.name}, cell {grade_id}"
+                try:
+                    cells[grade_id] = apply_edits(
+                        cells.get(grade_id, solutions.get(grade_id, "")), edits, where
+                    )
+                except ValueError as e:
+                    error = str(e)
         out.setdefault(path.parent.name, {})[path.stem] = {
             "must_fail": {"all"} if must_fail == "all" else set(must_fail),
-            "cells": dict(spec["CELLS"]),
+            "cells": cells,
             "doc": (spec.get("__doc__") or "").strip(),
+            "error": error,  # an edit that no longer applies to the solution: told by its test
         }
     return out
 
@@ -59,6 +96,8 @@ def graded(tmp_path_factory, course):
             folder = tmp_path_factory.mktemp(f"variants-{assignment}")
             source = read(course.source_notebook(assignment))
             for name, variant in ALL[assignment].items():
+                if variant["error"]:
+                    continue
                 nb = with_solutions(
                     read(course.release_notebook(assignment)), source, variant["cells"]
                 )
@@ -92,6 +131,8 @@ def test_variant_files_are_well_formed(course):
 @pytest.mark.slow
 @pytest.mark.parametrize("assignment,variant", CASES)
 def test_variant_fails_exactly_its_tests(graded, assignment, variant):
+    if ALL[assignment][variant]["error"]:
+        pytest.fail(ALL[assignment][variant]["error"])
     record = graded(assignment)[variant.replace("_", "-")]
     failed = {t["name"] for t in record["tests"] if not t["passed"]}
     expected = ALL[assignment][variant]["must_fail"]

@@ -21,6 +21,7 @@ from dlcourse.checks import (
     randint,
     rng,
     tensor,
+    varies,
 )
 
 # --- Exercise 1: conv_output_size and pool_output_size -----------------------------------------
@@ -249,15 +250,6 @@ def test_max_pool2d_stride(nb, seed):
 # --- Exercise 4: SimpleCNN --------------------------------------------------------------------
 
 
-def _varies(out, what):
-    """A network's outputs for different random inputs differ: its answer comes from its input."""
-    out = tensor(out, what).double().flatten(1)
-    expect(
-        len(out) >= 2 and (out - out[:1]).abs().max().item() > 1e-6,
-        f"{what} is the same for different inputs: the output should be computed from the input",
-    )
-
-
 def _simple_cnn(nb, g, seed):
     in_channels, num_classes, n = randint(g, 1, 3), randint(g, 2, 12), randint(g, 2, 4)
     got = nb.call(
@@ -284,7 +276,7 @@ def test_simple_cnn_output(nb, seed):
         f"for {n} images of 28x28",
         shape=(n, num_classes),
     )
-    _varies(got["out"], "SimpleCNN's output")
+    varies(got["out"], "SimpleCNN's output")
 
 
 @grade(
@@ -295,7 +287,7 @@ def test_simple_cnn_output(nb, seed):
 def test_simple_cnn_layers(nb, seed):
     """SimpleCNN has the layers the exercise lists, with the right shapes."""
     c, k, n, got = _simple_cnn(nb, rng(seed), seed)
-    _varies(got["out"], "SimpleCNN's output")
+    varies(got["out"], "SimpleCNN's output")
     layers = [
         (name, tuple(shape) if shape is not None else None)
         for name, shape in got["calls"]
@@ -745,7 +737,7 @@ def test_basic_block_shapes(nb, seed):
             f"{tuple(x.shape)}",
             shape=(n, c_out, (h - 1) // stride + 1, (w - 1) // stride + 1),
         )
-        _varies(result["out"], f"BasicBlock({c_in}, {c_out}, stride={stride})'s output")
+        varies(result["out"], f"BasicBlock({c_in}, {c_out}, stride={stride})'s output")
 
 
 @grade(
@@ -759,7 +751,7 @@ def test_basic_block_parameters(nb, seed):
     configs = _block_configs(g)
     got = nb.call("basic_block", configs=configs, inputs=_block_inputs(g, configs), seed=seed)
     for (c_in, c_out, stride), result in zip(configs, got):
-        _varies(result["out"], f"BasicBlock({c_in}, {c_out}, stride={stride})'s output")
+        varies(result["out"], f"BasicBlock({c_in}, {c_out}, stride={stride})'s output")
         wanted = _block_parameters(c_in, c_out, stride)
         kind = "an identity" if (c_in == c_out and stride == 1) else "a projection"
         expect(
@@ -870,7 +862,7 @@ def test_resnet18_output_shapes(nb, seed):
             f"shape {tuple(x.shape)}",
             shape=(x.shape[0], num_classes),
         )
-        _varies(out, "ResNet18's output")
+        varies(out, "ResNet18's output")
 
 
 def _check_layout(nb, g, in_channels):
@@ -881,7 +873,7 @@ def _check_layout(nb, g, in_channels):
         in_channels=in_channels,
         x=torch.randn(2, in_channels, 32, 32, generator=g),
     )
-    _varies(got["out"], "ResNet18's output")
+    varies(got["out"], "ResNet18's output")
     wanted = _torchvision_parameters(num_classes, in_channels)
     expect(
         got["blocks"] == 8, f"ResNet18 should be built from 8 BasicBlocks, it has {got['blocks']}"

@@ -130,6 +130,18 @@ def tensor(value, name: str, *, shape=None, dtype=None, finite: bool = True) -> 
     return value
 
 
+def varies(value, name: str, *, atol: float = 1e-6) -> None:
+    """Fail unless the rows of an output differ: a model whose answer ignores its input (a
+    constant of the right shape) earns nothing. Give it two or more rows of different inputs."""
+    out = tensor(value, name)
+    expect(out.dim() >= 1 and len(out) >= 2, f"{name} should have one row per input")
+    rows = out.double().reshape(len(out), -1)
+    expect(
+        bool((rows - rows[:1]).abs().max() > atol),
+        f"{name} is the same for different inputs: it should be computed from the input",
+    )
+
+
 def number(value, name: str, *, finite: bool = True) -> float:
     """Check that a probe answer is a real number (a Python number or a one-element tensor)."""
     if type(value) is torch.Tensor:

@@ -185,6 +185,27 @@ def test_close_refuses_other_shapes_and_nan():
     assert not checks.close(torch.tensor([math.nan]), torch.tensor([math.nan]), atol=1.0)
 
 
+# --- varies -----------------------------------------------------------------------------
+
+
+def test_varies_accepts_rows_that_differ_anywhere():
+    out = torch.zeros(3, 2, 2)
+    out[2, 1, 0] = 1e-3
+    checks.varies(out, "the output")
+
+
+@pytest.mark.parametrize("value", [torch.ones(4, 3), torch.full((5,), 0.25), torch.zeros(2, 1)])
+def test_varies_refuses_a_constant_answer(value):
+    with pytest.raises(GradeFailure, match="the output is the same for different inputs"):
+        checks.varies(value, "the output")
+
+
+@pytest.mark.parametrize("value", [torch.tensor(1.0), torch.ones(1, 3)])
+def test_varies_needs_two_rows_to_tell(value):
+    with pytest.raises(GradeFailure, match="one row per input"):
+        checks.varies(value, "the output")
+
+
 # --- accuracy ---------------------------------------------------------------------------
 
 
