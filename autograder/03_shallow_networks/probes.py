@@ -160,9 +160,11 @@ def _outputs(model, grid):
 
 
 def fit_1d(nb, hidden, x, y, epochs, seed, grid, repeat=False):
-    """fit_1d's model for the judge's points: its output on the grid, the weight and bias of each
-    of its nn.Linear layers (in module order), x and y as they are after the call, its
-    structure, and, with repeat, the output of a second call with the same arguments."""
+    """fit_1d's model for the judge's points: its outputs, layers, structure, and inputs after.
+
+    Its output on the grid, the weight and bias of each of its nn.Linear layers (in module
+    order), x and y as they are after the call, its structure, and, with repeat, the output of
+    a second call with the same arguments."""
     xs, ys = x.clone(), y.clone()
     model = nb.fit_1d(hidden, xs, ys, epochs, seed)
     got = {

@@ -479,8 +479,9 @@ def overfit(nb, weights, biases, x, y, steps, frozen):
 
 
 def find_nonfinite(nb, weights, biases, x, y, frozen, values, grads, loss_value, pass_loss):
-    """find_nonfinite after a real backward pass on a judge-built MLP, with the judge's NaN/Inf
-    planted: `values` and `grads` are [parameter index, flat index, value] triples, `frozen` the
+    """find_nonfinite's answer after a real backward pass on a judge-built MLP with planted NaN/Inf.
+
+    `values` and `grads` are [parameter index, flat index, value] triples, `frozen` the
     parameters that do not require gradients, `loss_value` is added to the loss."""
     model = _Mlp(weights, biases, "relu")
     params = list(model.parameters())
@@ -510,9 +511,10 @@ def _initial_loss_ok(model, x, num_classes, tol=0.1):
 
 
 def diagnose(nb, weights, biases, activation, softmax_dim, frozen, x, training):
-    """diagnose's label for a judge-built MLP (activation None: none; softmax_dim: a softmax at
-    the end; frozen: the index of a Linear whose weight does not require gradients), and the
-    model's parameters and modes afterwards."""
+    """diagnose's label for a judge-built MLP, and the model's parameters and modes afterwards.
+
+    activation None: none; softmax_dim: a softmax at the end; frozen: the index of a Linear
+    whose weight does not require gradients."""
     model = _Mlp(weights, biases, activation, softmax_dim=softmax_dim)
     if frozen is not None:
         model.layers[frozen].weight.requires_grad_(False)
