@@ -149,7 +149,65 @@ def train_xor(nb, hidden, epochs, seed, x, repeat=False):
     return {"out": outputs[0], "again": outputs[1] if repeat else None, **info}
 
 
-# --- Exercise 5: layer_gradient_norms ---
+# --- Exercise 5: fit_1d ---
+
+
+def _outputs(model, grid):
+    """A 1-D model's eval-mode output on the grid, on the model's own device."""
+    model.eval()
+    with torch.no_grad():
+        return model(grid.to(probing.model_device(model)))
+
+
+def fit_1d(nb, hidden, x, y, epochs, seed, grid, repeat=False):
+    """fit_1d's model for the judge's points: its outputs, layers, structure, and inputs after.
+
+    Its output on the grid, the weight and bias of each of its nn.Linear layers (in module
+    order), x and y as they are after the call, its structure, and, with repeat, the output of
+    a second call with the same arguments."""
+    xs, ys = x.clone(), y.clone()
+    model = nb.fit_1d(hidden, xs, ys, epochs, seed)
+    got = {
+        "linears": [[m.weight, m.bias] for m in model.modules() if isinstance(m, nn.Linear)],
+        "x_after": xs.clone(),
+        "y_after": ys.clone(),
+        **probing.describe(model),
+    }
+    got["out"] = _outputs(model, grid)
+    if repeat:
+        got["again"] = _outputs(nb.fit_1d(hidden, x.clone(), y.clone(), epochs, seed), grid)
+    return got
+
+
+def fit_1d_structure(nb, hidden, x, y, W1, b1, W2, b2, grid):
+    """fit_1d's model (one epoch) with the judge's weights loaded, run on the grid."""
+    model = nb.fit_1d(hidden, x.clone(), y.clone(), 1, 0)
+    return _forward_with(model, W1, b1, W2, b2, grid)
+
+
+def fit_1d_widths(nb, widths, x, y, epochs, seed, grid):
+    """The output on the grid of fit_1d's model for each width, trained on the judge's points."""
+    return [_outputs(nb.fit_1d(h, x.clone(), y.clone(), epochs, seed), grid) for h in widths]
+
+
+# --- Exercise 6: width_for_budget ---
+
+
+def width_for_budget(nb, n_in, n_out, budget, depth):
+    """width_for_budget's answer, as returned."""
+    return nb.width_for_budget(n_in, n_out, budget, depth)
+
+
+def width_for_budget_error(nb, n_in, n_out, budget, depth):
+    """What width_for_budget did: {"raised": the exception's type name} or {"value": answer}."""
+    try:
+        value = nb.width_for_budget(n_in, n_out, budget, depth)
+    except Exception as exc:  # noqa: BLE001 (which exception is the judge's question)
+        return {"raised": "ValueError" if isinstance(exc, ValueError) else type(exc).__name__}
+    return {"value": value}
+
+
+# --- Exercise 7: layer_gradient_norms ---
 
 
 def _stack(layers, activations):
@@ -176,7 +234,7 @@ def layer_gradient_norms(nb, layers, activations, x, y, stale):
     return list(norms) if isinstance(norms, tuple) else norms
 
 
-# --- Exercise 6: fit_curves ---
+# --- Exercise 8: fit_curves ---
 
 
 def fit_curves(nb, hidden_sizes, weight_decay, data, epochs, lr, seed):
@@ -196,7 +254,7 @@ def fit_curves(nb, hidden_sizes, weight_decay, data, epochs, lr, seed):
     return {"train": train_losses, "val": val_losses, "initial": initial}
 
 
-# --- Exercise 7: class_weights and balanced_accuracy ---
+# --- Exercise 9: class_weights and balanced_accuracy ---
 
 
 def class_weights(nb, y, num_classes):
@@ -231,7 +289,7 @@ def weighted_training(nb, x, y, x_test, seed):
     return out
 
 
-# --- Exercise 8: mnist_model ---
+# --- Exercise 10: mnist_model ---
 
 
 def mnist_predictions(nb, images):

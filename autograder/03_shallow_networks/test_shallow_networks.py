@@ -453,7 +453,341 @@ def test_train_xor_solves_xor(nb, seed):
         )
 
 
-# --- Exercise 5: layer_gradient_norms ---
+# --- Exercise 5: fit_1d ---
+
+
+def smooth_target(g):
+    """A smooth function for fit_1d and its interval: a random sum of three sines on a random
+    interval inside [-3, 3], scaled to mean 0 and variance 1 there, and bent enough that the
+    best straight line leaves at least half of that variance (so a linear fit cannot pass).
+    Returns (f, low, high), f mapping float tensors (N, 1) to float64 values (N, 1)."""
+    f64 = torch.float64
+    center = float(torch.rand(1, generator=g)) - 0.5
+    half = 1 + float(torch.rand(1, generator=g))
+    grid = torch.linspace(center - half, center + half, 1001, dtype=f64)[:, None]
+    line = torch.cat([grid, torch.ones_like(grid)], 1)
+    while True:
+        amplitude = torch.randn(3, generator=g, dtype=f64)
+        frequency = math.pi * (0.5 + 1.5 * torch.rand(3, generator=g, dtype=f64)) / half
+        phase = 2 * math.pi * torch.rand(3, generator=g, dtype=f64)
+
+        def raw(x, amplitude=amplitude, frequency=frequency, phase=phase):
+            return (amplitude * torch.sin(frequency * (x.double() - center) + phase)).sum(
+                -1, keepdim=True
+            )
+
+        values = raw(grid)
+        residual = values - line @ torch.linalg.lstsq(line, values).solution
+        if residual.var() >= 0.5 * values.var():
+            break
+    mean, std = values.mean(), values.std()
+    return (lambda x: (raw(x) - mean) / std), center - half, center + half
+
+
+def fit_1d_case(g):
+    """The judge's points for fit_1d: x uniform on the interval (float32, (N, 1), random order),
+    y = f(x), and a grid of 512 points spanning the interval where the fit is measured."""
+    f, low, high = smooth_target(g)
+    n = randint(g, 100, 200)
+    x = (low + (high - low) * torch.rand(n, 1, generator=g, dtype=torch.float64)).float()
+    grid = torch.linspace(low, high, 512)[:, None]
+    return f, x, f(x).float(), grid
+
+
+def _mse(out, f, grid):
+    """Mean squared error of a model's output on the grid against f, in float64."""
+    return ((out.double() - f(grid)) ** 2).mean().item()
+
+
+@grade(
+    cell="test_fit_1d",
+    points=1,
+    hint="nn.Sequential(nn.Linear(1, hidden), nn.ReLU(), nn.Linear(hidden, 1)): one hidden layer "
+    "of exactly `hidden` ReLU units, nothing else",
+)
+def test_fit_1d_structure(nb, seed):
+    """fit_1d builds one hidden layer of `hidden` ReLU units (run with the judge's weights).
+
+    The judge loads its own weights into the two nn.Linear layers and compares the output on a
+    grid with Linear(1, hidden) -> ReLU -> Linear(hidden, 1) computed here in float64."""
+    g = rng(seed)
+    for hidden in (randint(g, 2, 9), randint(g, 10, 60)):
+        _, x, y, grid = fit_1d_case(g)
+        case = {
+            "W1": torch.randn(hidden, 1, generator=g),
+            "b1": torch.randn(hidden, generator=g),
+            "W2": torch.randn(1, hidden, generator=g) / math.sqrt(hidden),
+            "b2": torch.randn(1, generator=g),
+        }
+        got = nb.call("fit_1d_structure", hidden=hidden, x=x, y=y, grid=grid, **case)
+        expect(
+            got["loaded"] == 2 and got["linears"] == 2,
+            f"fit_1d(hidden={hidden}, ...) should return a network with exactly two nn.Linear "
+            f"layers, Linear(1, {hidden}) and Linear({hidden}, 1)",
+        )
+        out = tensor(got["out"], "fit_1d's model output", shape=(len(grid), 1))
+        hinges = torch.relu(grid.double() @ case["W1"].double().T + case["b1"].double())
+        expected = hinges @ case["W2"].double().T + case["b2"].double()
+        expect(
+            close(out, expected, atol=1e-5, rtol=1e-4),
+            f"fit_1d(hidden={hidden}, ...)'s network does not compute Linear -> ReLU -> Linear "
+            "(one hidden layer of ReLU units, nothing after the output layer)",
+        )
+
+
+def _replay_fit_1d(hidden, x, y, epochs, seed):
+    """The exercise's recipe, run here: the parameters after `epochs` steps, flattened."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = torch.nn.Sequential(
+            torch.nn.Linear(1, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, 1)
+        )
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.02)
+    for _ in range(epochs):
+        optimizer.zero_grad()
+        torch.nn.functional.mse_loss(model(x), y).backward()
+        optimizer.step()
+    return torch.cat([p.detach().reshape(-1) for p in model.parameters()])
+
+
+def _fit_1d_parameters(got, hidden):
+    """The student's two layers' parameters, flattened in the recipe's order, shapes checked."""
+    linears = got["linears"]
+    expect(
+        isinstance(linears, list)
+        and len(linears) == 2
+        and [tuple(t.shape) for pair in linears for t in pair]
+        == [(hidden, 1), (hidden,), (1, hidden), (1,)],
+        f"fit_1d(hidden={hidden}, ...) should build Linear(1, {hidden}) first, then "
+        f"Linear({hidden}, 1)",
+    )
+    return torch.cat([t.reshape(-1).float() for pair in linears for t in pair])
+
+
+def _matching(got, expected):
+    """The fraction of entries equal to the replay's up to float32 rounding."""
+    return ((got - expected).abs() <= 1e-5 + 1e-4 * expected.abs()).double().mean().item()
+
+
+@grade(
+    cell="test_fit_1d",
+    points=1,
+    hint="torch.manual_seed(seed) right before building the model; Adam(lr=0.02) on "
+    "F.mse_loss(model(x), y) over all points; optimizer.zero_grad() before every backward; "
+    "do not modify x or y",
+)
+def test_fit_1d_recipe(nb, seed):
+    """fit_1d follows the recipe: seeded, Adam steps as the judge replays them, x and y unchanged.
+
+    Also: two calls with the same arguments give the same model."""
+    # The judge replays the recipe in float32 from the same seed. Other correct ways to write it
+    # (another loss expression, another order of the sum) differ by float32 rounding, ~1e-7
+    # relative, far inside the 1e-5 + 1e-4 |p| tolerance; Adam's first steps can amplify that
+    # only for a gradient entry within ~1e-7 of 0, so up to 10% of the entries may differ
+    # (measured: two other ways to write it, a module class with ((out - y) ** 2).mean() and
+    # a sum / N, matched 100% of the entries on each of 3,000 judge draws).
+    # Every wrong recipe moves nearly every entry that gets a gradient by about lr = 0.02 per
+    # step: untrained, unseeded, no zero_grad, another loss or learning rate leave matching only
+    # the dead units' entries, about a quarter with 30 to 60 units (all of them dead in fewer
+    # than 1e-6 of the draws).
+    g = rng(seed)
+    _, x, y, grid = fit_1d_case(g)
+    hidden, steps, run_seed = randint(g, 30, 60), randint(g, 2, 4), randint(g, 1, 2**31 - 1)
+    for epochs in (0, steps):
+        got = nb.call(
+            "fit_1d", hidden=hidden, x=x, y=y, epochs=epochs, seed=run_seed, grid=grid, repeat=True
+        )
+        params = _fit_1d_parameters(got, hidden)
+        expected = _replay_fit_1d(hidden, x, y, epochs, run_seed)
+        if epochs == 0:
+            expect(
+                _matching(params, expected) >= 0.9,
+                "with epochs=0, fit_1d should return the freshly built model: call "
+                "torch.manual_seed(seed) right before building it",
+            )
+            continue
+        expect(
+            torch.equal(tensor(got["x_after"], "x", shape=x.shape), x)
+            and torch.equal(tensor(got["y_after"], "y", shape=y.shape), y),
+            "fit_1d should leave x and y as they were (it changed them in place)",
+        )
+        out = tensor(got["out"], "fit_1d's model output", shape=(len(grid), 1))
+        again = tensor(got["again"], "fit_1d's model output", shape=(len(grid), 1))
+        expect(
+            torch.equal(out, again),
+            "two calls of fit_1d with the same arguments should return the same model",
+        )
+        expect(
+            _matching(params, expected) >= 0.9,
+            f"after {epochs} epochs fit_1d's parameters are not those of the recipe: "
+            "torch.optim.Adam(lr=0.02), F.mse_loss(model(x), y) on all points, the gradients "
+            "cleared before every backward pass",
+        )
+
+
+FIT_WIDTHS = [1, 100]
+FIT_EPOCHS = 2000
+# Measured on the reference recipe over 300 judge draws of exactly this experiment (widths 1 and
+# 100, 2000 epochs, the functions of smooth_target, whose variance on the interval is 1): the
+# 100-unit network's MSE on the grid had median 7.4e-4, 99th percentile 0.040, maximum 0.093;
+# the ratio MSE(100) / MSE(1) median 8.8e-4, 99th percentile 0.089, maximum 0.11. The 1-unit
+# network's MSE was at least 0.15, untrained 100-unit networks' at least 0.73, and any straight
+# line's is at least 0.5 (smooth_target rejects functions a line fits better).
+FIT_BOUND = 0.3
+FALL_RATIO = 0.5
+
+
+@pytest.fixture(scope="module")
+def fitted_1d(nb, module_seed):
+    """fit_1d with 1 and with 100 hidden units on one judge function, run once for two tests."""
+    g = rng(module_seed)
+    f, x, y, grid = fit_1d_case(g)
+    try:
+        outs = nb.call(
+            "fit_1d_widths",
+            widths=FIT_WIDTHS,
+            x=x,
+            y=y,
+            epochs=FIT_EPOCHS,
+            seed=randint(g, 1, 2**31 - 1),
+            grid=grid,
+        )
+    except Exception as exc:  # reported by each test that needs it
+        outs = exc
+    return f, grid, outs
+
+
+def _width_errors(fitted_1d):
+    """Each width's mean squared error on the grid (the function's variance there is 1)."""
+    f, grid, outs = fitted_1d
+    if isinstance(outs, Exception):
+        raise outs
+    expect(
+        isinstance(outs, list) and len(outs) == len(FIT_WIDTHS),
+        "fit_1d should return the trained model",
+    )
+    return [
+        _mse(tensor(out, "fit_1d's model output", shape=(len(grid), 1)), f, grid) for out in outs
+    ]
+
+
+@grade(
+    cell="test_fit_1d",
+    points=1,
+    hint="train for all `epochs` steps and return the model you trained",
+)
+def test_fit_1d_wide_net_fits(nb, fitted_1d):
+    """A 100-unit fit_1d network, trained 2000 epochs, fits a smooth judge function closely."""
+    # The bound 0.3 is 3 times the worst of the 300 reference runs; an exponential fit to the
+    # top 10% (or top 5%) of their MSEs gives P(MSE > 0.3) ~ 1e-10 (~1e-8). It stays below what
+    # a straight line (>= 0.5), an untrained network (>= 0.73) or a constant (about 1) reaches.
+    mse_narrow, mse_wide = _width_errors(fitted_1d)
+    expect(
+        mse_wide <= FIT_BOUND,
+        "after 2000 epochs fit_1d's 100-unit network should follow the function closely (its "
+        "mean squared error is a large part of the function's variance)",
+    )
+
+
+@grade(
+    cell="test_fit_1d",
+    points=1,
+    hint="build the hidden layer with `hidden` units, as given",
+)
+def test_fit_1d_error_falls_with_width(nb, fitted_1d):
+    """On the same function, fit_1d's 100-unit network fits far better than its 1-unit one."""
+    # Same 300 reference runs: an exponential fit to the top 10% (top 5%) of the ratios
+    # MSE(100) / MSE(1) gives P(ratio > 0.5) ~ 1e-10 (~3e-8), and MSE(100) > 0.5 is rarer still
+    # (see the bound of the test above). A network that ignores `hidden` gives a ratio of
+    # exactly 1 (the same seed trains the same model twice); untrained ones have MSE(100) > 0.5.
+    mse_narrow, mse_wide = _width_errors(fitted_1d)
+    expect(
+        mse_wide <= 0.5 and mse_wide <= FALL_RATIO * mse_narrow,
+        "fit_1d's 100-unit network should fit the function far better than its 1-unit network",
+    )
+
+
+# --- Exercise 6: width_for_budget ---
+
+
+def mlp_count(n_in, n_out, width, depth):
+    """Parameters of make_mlp(n_in, n_out, width, depth), biases included."""
+    return (n_in + 1) * width + (depth - 1) * (width + 1) * width + (width + 1) * n_out
+
+
+def _budget_sizes(g):
+    return randint(g, 1, 50), randint(g, 1, 20), randint(g, 1, 4)
+
+
+@grade(
+    cell="test_width_for_budget",
+    points=1,
+    hint="count (n_in + 1) w + (depth - 1)(w + 1) w + (w + 1) n_out and keep the largest w whose "
+    "count is <= budget; return int(w)",
+)
+def test_width_for_budget_largest(nb, seed):
+    """width_for_budget returns, as an int, the largest width whose network fits in the budget."""
+    # Exact integers, no tolerance. The first budget is exactly some width's count (it must be
+    # accepted), the second one short of the next width's count in a deeper network (where a
+    # count missing any term lets the next width in); the others anywhere between the two.
+    g = rng(seed)
+    for k in range(6):
+        n_in, n_out, depth = _budget_sizes(g)
+        if k == 1:
+            depth = randint(g, 2, 4)
+        width = randint(g, 1, 300)
+        low, high = mlp_count(n_in, n_out, width, depth), mlp_count(n_in, n_out, width + 1, depth)
+        budget = low if k == 0 else high - 1 if k == 1 else randint(g, low, high - 1)
+        got = nb.call("width_for_budget", n_in=n_in, n_out=n_out, budget=budget, depth=depth)
+        expect(
+            type(got) is int,
+            f"width_for_budget should return a Python int, not a {type(got).__name__}",
+        )
+        expect(
+            got == width,
+            f"width_for_budget({n_in}, {n_out}, {budget}, {depth}) is not the largest width whose "
+            f"network has at most {budget} parameters",
+        )
+
+
+@grade(
+    cell="test_width_for_budget",
+    points=1,
+    hint="raise ValueError(...) for depth < 1 and when width 1 already exceeds the budget; a "
+    "budget of exactly width 1's count gives 1",
+)
+def test_width_for_budget_rejects(nb, seed):
+    """width_for_budget raises ValueError for depth < 1 or too small a budget; an exact fit gives 1.
+
+    A budget of exactly width 1's parameter count must give 1, not an error."""
+    # The budget cases use one hidden layer, so that this test depends on the clauses it checks,
+    # not on counting deeper networks (the test above checks that).
+    g = rng(seed)
+    n_in, n_out, _ = _budget_sizes(g)
+    depth, smallest = 1, mlp_count(n_in, n_out, 1, 1)
+    cases = [
+        (randint(g, -1, 0), 10 * smallest, "a depth below 1"),
+        (depth, randint(g, 0, smallest - 1), "a budget too small for even one unit per layer"),
+    ]
+    for bad_depth, budget, why in cases:
+        got = nb.call(
+            "width_for_budget_error", n_in=n_in, n_out=n_out, budget=budget, depth=bad_depth
+        )
+        expect(
+            got.get("raised") == "ValueError",
+            f"width_for_budget({n_in}, {n_out}, {budget}, {bad_depth}) ({why}) should raise a "
+            "ValueError, "
+            + (f"it raised {got['raised']}" if "raised" in got else "it returned a width"),
+        )
+    got = nb.call("width_for_budget_error", n_in=n_in, n_out=n_out, budget=smallest, depth=depth)
+    expect(
+        got.get("value") == 1 and type(got.get("value")) is int,
+        f"width_for_budget({n_in}, {n_out}, {smallest}, {depth}) should return 1: width 1 fits "
+        "that budget exactly",
+    )
+
+
+# --- Exercise 7: layer_gradient_norms ---
 
 
 def _random_mlp(g):
@@ -580,7 +914,7 @@ def test_vanishing_gradients(nb, seed):
             )
 
 
-# --- Exercise 6: fit_curves ---
+# --- Exercise 8: fit_curves ---
 
 
 def make_circles(g, n, noise=0.5):
@@ -768,7 +1102,7 @@ def test_weight_decay_narrows_gap(nb, fitted):
     )
 
 
-# --- Exercise 7: class_weights and balanced_accuracy ---
+# --- Exercise 9: class_weights and balanced_accuracy ---
 
 
 @grade(
@@ -900,7 +1234,7 @@ def test_weighting_raises_minority_recall(nb, seed):
     )
 
 
-# --- Exercise 8: mnist_model ---
+# --- Exercise 10: mnist_model ---
 
 
 @grade(

@@ -5,6 +5,7 @@ and plain values. No expected values here: the judge compares.
 """
 
 import contextlib
+import math
 
 import torch
 import torch.nn as nn
@@ -214,7 +215,90 @@ def activation_stds_mode(nb, sizes, x, training, running, seed):
     }
 
 
-# --- Exercise 4: dropout ---
+# --- Exercise 4: gradient_norms ---
+
+_ACTIVATION_FUNCTIONS = {"relu": torch.relu, "tanh": torch.tanh}
+
+
+class _Mlp(nn.Module):
+    """Linear layers with the judge's weights (in an nn.ModuleList `layers`) and a functional
+    activation (None: no activation); optionally batch norm after each hidden Linear (weight 1,
+    bias 0, the judge's running statistics) and a softmax over `softmax_dim` at the end."""
+
+    def __init__(self, weights, biases, activation="relu", running=None, softmax_dim=None):
+        super().__init__()
+        self.layers = nn.ModuleList()
+        for weight, bias in zip(weights, biases):
+            layer = nn.Linear(weight.shape[1], weight.shape[0])
+            with torch.no_grad():
+                layer.weight.copy_(weight)
+                layer.bias.copy_(bias)
+            self.layers.append(layer)
+        self.norms = None
+        if running is not None:
+            self.norms = nn.ModuleList(nn.BatchNorm1d(len(mean)) for mean, _ in running)
+            with torch.no_grad():
+                for norm, (mean, var) in zip(self.norms, running):
+                    norm.running_mean.copy_(mean)
+                    norm.running_var.copy_(var)
+        self.activation = activation
+        self.softmax_dim = softmax_dim
+
+    def forward(self, x):
+        for k, layer in enumerate(self.layers):
+            x = layer(x)
+            if k < len(self.layers) - 1:
+                if self.norms is not None:
+                    x = self.norms[k](x)
+                if self.activation is not None:
+                    x = _ACTIVATION_FUNCTIONS[self.activation](x)
+        if self.softmax_dim is not None:
+            x = torch.softmax(x, dim=self.softmax_dim)
+        return x
+
+
+def _as_list(value):
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _grads(model):
+    return [None if p.grad is None else p.grad.clone() for p in model.parameters()]
+
+
+def gradient_norms(nb, weights, biases, activation, x, y, stale, running=None, training=True):
+    """gradient_norms on a judge-built model holding the judge's stale .grad, in the given mode:
+    its answer, then every parameter, .grad and module mode after the call."""
+    model = _Mlp(weights, biases, activation, running)
+    model.train(training)
+    for p, old in zip(model.parameters(), stale):
+        p.grad = old.clone()
+    norms = nb.gradient_norms(model, x, y)
+    return {
+        "norms": _as_list(norms),
+        "params_after": [p.detach().clone() for p in model.parameters()],
+        "grads_after": _grads(model),
+        "modes": [bool(m.training) for m in model.modules()],
+    }
+
+
+def gradient_norms_depth(nb, scheme, sizes, x, y, seed):
+    """gradient_norms of a ReLU nn.Sequential initialized here ("he": N(0, 2 / fan_in), "uniform":
+    U(-0.01, 0.01), biases 0; not with the student's initializers)."""
+    torch.manual_seed(seed)
+    layers = []
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+        layer = nn.Linear(fan_in, fan_out)
+        with torch.no_grad():
+            if scheme == "he":
+                layer.weight.normal_(0.0, (2.0 / fan_in) ** 0.5)
+            else:
+                layer.weight.uniform_(-0.01, 0.01)
+            layer.bias.zero_()
+        layers += [layer, nn.ReLU()]
+    return _as_list(nb.gradient_norms(nn.Sequential(*layers[:-1]), x, y))
+
+
+# --- Exercise 5: dropout ---
 
 
 def dropout_twice(nb, x, p, seed):
@@ -246,7 +330,7 @@ def dropout_calls(nb, xs, ps, training, seed):
     return {"out": out, "inputs_after": xs}
 
 
-# --- Exercise 5: BatchNorm1d ---
+# --- Exercise 6: BatchNorm1d ---
 
 
 def _refuse(*args, **kwargs):
@@ -328,7 +412,7 @@ def batch_norm_eval(nb, num_features, kwargs, weight, bias, running_mean, runnin
     return {"out": out, "running_mean": bn.running_mean, "running_var": bn.running_var}
 
 
-# --- Exercise 6: sgd_momentum_step and adam_step ---
+# --- Exercise 7: sgd_momentum_step and adam_step ---
 
 
 def _params(values):
@@ -364,7 +448,87 @@ def adam(nb, values, grads, lr, betas, eps):
     return {"params": params, "leaf": [p.is_leaf and p.requires_grad for p in params]}
 
 
-# --- Exercise 7: mnist_model ---
+# --- Exercise 8: initial_loss_ok, overfit_one_batch, find_nonfinite ---
+
+
+def initial_loss(nb, weights, biases, activation, x, num_classes, tol, training):
+    """initial_loss_ok on a judge-built MLP (tol=None: the default), and the modes afterwards."""
+    model = _Mlp(weights, biases, activation)
+    model.train(training)
+    if tol is None:
+        ok = nb.initial_loss_ok(model, x, num_classes)
+    else:
+        ok = nb.initial_loss_ok(model, x, num_classes, tol=tol)
+    return {"ok": ok, "modes": [bool(m.training) for m in model.modules()]}
+
+
+def overfit(nb, weights, biases, x, y, steps, frozen):
+    """overfit_one_batch on a judge-built ReLU MLP put in eval mode first (`frozen`: its first
+    Linear does not require gradients): the losses, the layers afterwards and the mode."""
+    model = _Mlp(weights, biases, "relu")
+    if frozen:
+        model.layers[0].requires_grad_(False)
+    model.eval()
+    losses = nb.overfit_one_batch(model, x, y, steps)
+    return {
+        "losses": _as_list(losses),
+        "weights": [layer.weight.detach().clone() for layer in model.layers],
+        "biases": [layer.bias.detach().clone() for layer in model.layers],
+        "training": bool(model.training),
+    }
+
+
+def find_nonfinite(nb, weights, biases, x, y, frozen, values, grads, loss_value, pass_loss):
+    """find_nonfinite's answer after a real backward pass on a judge-built MLP with planted NaN/Inf.
+
+    `values` and `grads` are [parameter index, flat index, value] triples, `frozen` the
+    parameters that do not require gradients, `loss_value` is added to the loss."""
+    model = _Mlp(weights, biases, "relu")
+    params = list(model.parameters())
+    for index in frozen:
+        params[index].requires_grad_(False)
+    loss = F.cross_entropy(model(x), y)
+    loss.backward()
+    with torch.no_grad():
+        for index, entry, value in values:
+            params[index].view(-1)[entry] = value
+        for index, entry, value in grads:
+            params[index].grad.view(-1)[entry] = value
+    loss = loss.detach() + loss_value
+    answer = nb.find_nonfinite(model, loss) if pass_loss else nb.find_nonfinite(model)
+    return {"answer": answer, "names": [name for name, _ in model.named_parameters()]}
+
+
+# --- Exercise 9: diagnose ---
+
+
+def _initial_loss_ok(model, x, num_classes, tol=0.1):
+    """The notebook's initial_loss_ok as its text defines it, for diagnose to call while it is
+    graded: diagnose's grade does not depend on the student's initial_loss_ok."""
+    with torch.no_grad():
+        loss = -F.log_softmax(model(x), dim=1).mean().item()
+    return abs(loss - math.log(num_classes)) <= tol * math.log(num_classes)
+
+
+def diagnose(nb, weights, biases, activation, softmax_dim, frozen, x, training):
+    """diagnose's label for a judge-built MLP, and the model's parameters and modes afterwards.
+
+    activation None: none; softmax_dim: a softmax at the end; frozen: the index of a Linear
+    whose weight does not require gradients."""
+    model = _Mlp(weights, biases, activation, softmax_dim=softmax_dim)
+    if frozen is not None:
+        model.layers[frozen].weight.requires_grad_(False)
+    model.train(training)
+    with nb.substitute(initial_loss_ok=_initial_loss_ok):
+        label = nb.diagnose(model, x)
+    return {
+        "label": label,
+        "params_after": [p.detach().clone() for p in model.parameters()],
+        "modes": [bool(m.training) for m in model.modules()],
+    }
+
+
+# --- Exercise 10: mnist_model ---
 
 
 def mnist_model_info(nb, x):

@@ -14,6 +14,7 @@ import random
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from dlcourse.checks import close, expect, grade, hidden_test_accuracy, number, randint, rng, tensor
 
@@ -506,7 +507,201 @@ def test_activation_stds_leaves_model_unchanged(nb, seed):
         expect(got["hooks_left"] == 0, "activation_stds should remove every hook it registers")
 
 
-# --- Exercise 4: dropout ---
+# --- Exercise 4: gradient_norms ---
+
+FUNCTIONS = {"relu": torch.relu, "tanh": torch.tanh}
+
+
+def _mlp_weights(g, sizes, scale_last=1.0):
+    """PyTorch's default nn.Linear draw U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and biases,
+    made by the judge; the last layer's weight scaled by `scale_last`."""
+    weights, biases = [], []
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+        bound = 1 / math.sqrt(fan_in)
+        weights.append((torch.rand(fan_out, fan_in, generator=g) * 2 - 1) * bound)
+        biases.append((torch.rand(fan_out, generator=g) * 2 - 1) * bound)
+    weights[-1] = weights[-1] * scale_last
+    return weights, biases
+
+
+def _mlp_forward(weights, biases, x, activation, running=None, training=True, softmax_dim=None):
+    """The judge's probes._Mlp in float64: Linear, [batch norm], activation per hidden layer."""
+    h = x.double()
+    for k, (weight, bias) in enumerate(zip(weights, biases)):
+        h = h @ weight.double().T + bias.double()
+        if k < len(weights) - 1:
+            if running is not None:
+                mean, var = (
+                    (h.mean(0), h.var(0, unbiased=False))
+                    if training
+                    else (running[k][0].double(), running[k][1].double())
+                )
+                h = (h - mean) / torch.sqrt(var + 1e-5)
+            if activation is not None:
+                h = FUNCTIONS[activation](h)
+    return h if softmax_dim is None else torch.softmax(h, dim=softmax_dim)
+
+
+def _reference_norms(weights, biases, x, y, activation, running=None, training=True):
+    """Norms of d cross_entropy / d weight, by autograd in float64."""
+    leaves = [w.double().requires_grad_(True) for w in weights]
+    loss = F.cross_entropy(_mlp_forward(leaves, biases, x, activation, running, training), y)
+    return [g.norm().item() for g in torch.autograd.grad(loss, leaves)]
+
+
+def _float_list(value, count, what):
+    """A probe's answer as a list of `count` floats."""
+    expect(isinstance(value, list), f"{what} should return a list of numbers")
+    values = [number(v, f"a value returned by {what}") for v in value]
+    expect(
+        len(values) == count,
+        f"{what} should return one value per nn.Linear ({count} for this model), it returned "
+        f"{len(values)}",
+    )
+    return values
+
+
+def _norms_agree(got, expected):
+    # float32 forward and backward against float64: relative errors below 1e-5 for these sizes
+    return all(abs(a - b) <= 1e-6 + 1e-3 * b for a, b in zip(got, expected))
+
+
+def _gradient_problem(g, running=False):
+    """Widths that differ from layer to layer (so the order shows), inputs, labels, stale grads."""
+    sizes = [randint(g, 5, 40) for _ in range(randint(g, 3, 6))]
+    weights, biases = _mlp_weights(g, sizes)
+    n = randint(g, 20, 60)
+    x = torch.randn(n, sizes[0], generator=g) * uniform(g, 0.5, 2)
+    y = torch.randint(0, sizes[-1], (n,), generator=g)
+    stats = None
+    if running:
+        stats = [
+            (torch.randn(m, generator=g), torch.rand(m, generator=g) * 2 + 0.5) for m in sizes[1:-1]
+        ]
+    # one stale gradient per parameter, in probes._Mlp's order: Linear layers, then batch norms
+    shapes = [t.shape for pair in zip(weights, biases) for t in pair]
+    shapes += [(m,) for m in sizes[1:-1] for _ in range(2)] if running else []
+    stale = [torch.randn(s, generator=g) for s in shapes]
+    return sizes, weights, biases, x, y, stats, stale
+
+
+@grade(
+    cell="test_gradient_norms",
+    points=1,
+    hint="loss = F.cross_entropy(model(x), y); torch.autograd.grad(loss, weights) gives the weight "
+    "gradients (not the biases'), without adding old .grad to them",
+)
+def test_gradient_norms_values(nb, seed):
+    """gradient_norms gives the norm of each Linear weight's gradient, first layer to last, ignoring old .grad."""
+    g = rng(seed)
+    for activation in random.Random(seed).sample(["relu", "tanh"], 2):
+        sizes, weights, biases, x, y, _, stale = _gradient_problem(g)
+        got = nb.call(
+            "gradient_norms",
+            weights=weights,
+            biases=biases,
+            activation=activation,
+            x=x,
+            y=y,
+            stale=stale,
+        )
+        norms = _float_list(got["norms"], len(weights), "gradient_norms")
+        expect(
+            _norms_agree(norms, _reference_norms(weights, biases, x, y, activation)),
+            f"for a {len(weights)}-layer {activation} network (widths {sizes}) that still holds "
+            "gradients from an earlier step, gradient_norms should give, first layer to last, the "
+            "L2 norm of the gradient of the cross-entropy with respect to each Linear's weight",
+        )
+
+
+@grade(
+    cell="test_gradient_norms",
+    points=1,
+    hint="do not call model.train() / model.eval(), zero_grad() or backward() on the model's .grad: "
+    "torch.autograd.grad leaves .grad and the parameters alone",
+)
+def test_gradient_norms_no_side_effects(nb, seed):
+    """gradient_norms runs the model in its own mode and leaves its parameters, .grad and mode as they were."""
+    # Linear -> BatchNorm1d -> activation blocks: batch statistics in training mode, the judge's
+    # running statistics (means about 1 away from the batch's) in eval mode, so the norms
+    # differ between the modes by far more than the tolerance.
+    g = rng(seed)
+    for training in random.Random(seed).sample([True, False], 2):
+        sizes, weights, biases, x, y, stats, stale = _gradient_problem(g, running=True)
+        got = nb.call(
+            "gradient_norms",
+            weights=weights,
+            biases=biases,
+            activation="relu",
+            x=x,
+            y=y,
+            stale=stale,
+            running=stats,
+            training=training,
+        )
+        mode = "training" if training else "evaluation"
+        norms = _float_list(got["norms"], len(weights), "gradient_norms")
+        expect(
+            all(m == training for m in got["modes"]),
+            f"gradient_norms should leave a model in {mode} mode as it was",
+        )
+        expect(
+            _norms_agree(norms, _reference_norms(weights, biases, x, y, "relu", stats, training)),
+            f"gradient_norms should run a model with batch norm in {mode} mode as it is",
+        )
+        params = [t for pair in zip(weights, biases) for t in pair]
+        expect(
+            all(
+                type(p) is torch.Tensor and torch.equal(p, q)
+                for p, q in zip(got["params_after"], params)
+            ),
+            "gradient_norms should not change the model's parameters",
+        )
+        expect(
+            len(got["grads_after"]) == len(stale)
+            and all(
+                type(a) is torch.Tensor and torch.equal(a, b)
+                for a, b in zip(got["grads_after"], stale)
+            ),
+            "gradient_norms should leave every parameter's .grad as it was (torch.autograd.grad "
+            "computes gradients without touching .grad)",
+        )
+
+
+@grade(
+    cell="test_gradient_norms",
+    points=1,
+    hint="the same function, applied to a deep ReLU network: each Linear weight's gradient norm",
+)
+def test_gradient_norms_he_vs_small_uniform(nb, seed):
+    """Through 10 ReLU layers gradient_norms shows He's gradients alive at every layer and small uniform's vanished."""
+    g = rng(seed)
+    sizes = [randint(g, 20, 60)] + [randint(g, 64, 128)] * 9 + [randint(g, 3, 10)]
+    n = randint(g, 64, 128)
+    x = torch.randn(n, sizes[0], generator=g)
+    y = torch.randint(0, sizes[-1], (n,), generator=g)
+    he = nb.call("gradient_norms_depth", scheme="he", sizes=sizes, x=x, y=y, seed=seed)
+    he = _float_list(he, 10, "gradient_norms")
+    # Simulated over 1,000 draws of these sizes: log10(max / min) of He's ten norms has mean
+    # 0.65, standard deviation 0.19 and maximum 1.19. The bound 3 (a factor 1,000) is 12
+    # standard deviations above the mean: a correct gradient_norms fails it far below 1e-9.
+    expect(
+        min(he) > 0 and max(he) / min(he) <= 1e3,
+        "with He initialization, the gradient norms of a 10-layer ReLU network should stay within a "
+        "factor of 1,000 of each other across the layers",
+    )
+    small = nb.call("gradient_norms_depth", scheme="uniform", sizes=sizes, x=x, y=y, seed=seed)
+    small = _float_list(small, 10, "gradient_norms")
+    # U(-0.01, 0.01) shrinks the signal by about 0.03 per layer forward and backward: the ratio
+    # to He's norm at the same layer was at most 1.2e-12 over the 1,000 draws (bound 1e-6).
+    expect(
+        all(0 <= s <= 1e-6 * h for s, h in zip(small, he)),
+        "with U(-0.01, 0.01) weights, every layer's gradient norm in a 10-layer ReLU network should "
+        "be many orders of magnitude below He's",
+    )
+
+
+# --- Exercise 5: dropout ---
 
 
 def _signed(g, shape):
@@ -623,7 +818,7 @@ def test_dropout_eval_is_identity(nb, seed):
         )
 
 
-# --- Exercise 5: BatchNorm1d ---
+# --- Exercise 6: BatchNorm1d ---
 
 
 def _bn_config(g, custom):
@@ -833,7 +1028,7 @@ def test_bn_eval(nb, seed):
         )
 
 
-# --- Exercise 6: sgd_momentum_step and adam_step ---
+# --- Exercise 7: sgd_momentum_step and adam_step ---
 
 
 def _problem(g):
@@ -928,7 +1123,340 @@ def test_adam(nb, seed):
         )
 
 
-# --- Exercise 7: mnist_model ---
+# --- Exercise 8: initial_loss_ok, overfit_one_batch, find_nonfinite ---
+
+
+def _uniform_label_loss(weights, biases, x, activation):
+    """-mean over examples and classes of log_softmax: the loss initial_loss_ok compares."""
+    return -F.log_softmax(_mlp_forward(weights, biases, x, activation), dim=1).mean().item()
+
+
+def _classifier(g, n_min=16):
+    sizes = [randint(g, 5, 40)] + [randint(g, 16, 48) for _ in range(randint(g, 1, 3))]
+    sizes.append(randint(g, 3, 10))
+    x = torch.randn(randint(g, n_min, 64), sizes[0], generator=g)
+    return sizes, x
+
+
+@grade(
+    cell="test_debug_checks",
+    points=1,
+    hint="L = -F.log_softmax(model(x), dim=1).mean(); compare |L - math.log(K)| with tol * math.log(K) "
+    "(natural logarithms) and return a bool",
+)
+def test_initial_loss_ok(nb, seed):
+    """initial_loss_ok is True for an unsure start near ln K and False for an overconfident one, with the tol asked."""
+    g = rng(seed)
+    cases = []
+    sizes, x = _classifier(g)
+    k = sizes[-1]
+    # an unsure start: the last layer's weights 100 times smaller, logits almost equal
+    weights, biases = _mlp_weights(g, sizes, scale_last=0.01)
+    biases[-1] = torch.zeros(k)
+    cases.append((weights, biases, x, None, "a network whose logits start almost equal"))
+    # an overconfident start: one class's bias 6 to 10, the loss 2 ln K or more above ln K
+    weights, biases = _mlp_weights(g, sizes)
+    biases[-1] = biases[-1].clone()
+    biases[-1][randint(g, 0, k - 1)] = uniform(g, 6, 10)
+    cases.append((weights, biases, x, None, "a network with a large bias on one class"))
+    # the tol argument: a network with too large final weights, asked with a tol twice and half
+    # its relative distance from ln K
+    weights, biases = _mlp_weights(g, sizes, scale_last=uniform(g, 4, 8))
+    for factor in random.Random(seed).sample([2.0, 0.5], 2):
+        cases.append((weights, biases, x, factor, "a network with large final weights"))
+    for weights, biases, x, factor, what in cases:
+        activation = random.Random(seed + len(what)).choice(["relu", "tanh"])
+        loss = _uniform_label_loss(weights, biases, x, activation)
+        distance = abs(loss - math.log(k)) / math.log(k)
+        tol = None if factor is None else factor * distance
+        expected = distance <= (0.1 if tol is None else tol)
+        # every case sits far from its boundary: float32 moves L by < 1e-5, the margins are > 1e-2
+        training = bool(randint(g, 0, 1))
+        got = nb.call(
+            "initial_loss",
+            weights=weights,
+            biases=biases,
+            activation=activation,
+            x=x,
+            num_classes=k,
+            tol=tol,
+            training=training,
+        )
+        expect(
+            got["ok"] is True or got["ok"] is False,
+            "initial_loss_ok should return a Python bool (True or False)",
+        )
+        asked = "" if tol is None else f" with tol={tol:.3g}"
+        expect(
+            got["ok"] is expected,
+            f"initial_loss_ok{asked} should be {expected} for {what} ({k} classes): compare the "
+            "loss averaged over all labels with ln K",
+        )
+        expect(
+            all(m == training for m in got["modes"]), "initial_loss_ok should not change the mode"
+        )
+
+
+def _cross_entropy(weights, biases, x, y):
+    return F.cross_entropy(_mlp_forward(weights, biases, x, "relu"), y).item()
+
+
+@grade(
+    cell="test_debug_checks",
+    points=1,
+    hint="optimizer = torch.optim.Adam(model.parameters(), lr=lr); model.train(); then each step: loss, "
+    "zero_grad, backward, step, and keep loss.item()",
+)
+def test_overfit_one_batch(nb, seed):
+    """overfit_one_batch drives a healthy MLP's loss on one batch near 0 and reports a frozen one's stall."""
+    g = rng(seed)
+    steps = 150
+    for frozen in random.Random(seed).sample([False, True], 2):
+        d, w, k = randint(g, 8, 30), randint(g, 32, 64), randint(g, 3, 6)
+        sizes = [d, w, w, k]
+        n = randint(g, 16, 32)
+        x = torch.randn(n, d, generator=g)
+        # labels with every class at least twice, so a model that ignores x has a loss of at
+        # least the labels' entropy (above 0.5 for 3 or more classes) while a healthy one can
+        # reach 0
+        y = torch.cat(
+            [torch.arange(k), torch.arange(k), torch.randint(0, k, (n - 2 * k,), generator=g)]
+        )
+        y = y[torch.randperm(n, generator=g)]
+        weights, biases = _mlp_weights(g, sizes)
+        if frozen:  # a first layer frozen at zero: the output does not depend on x
+            weights[0] = torch.zeros_like(weights[0])
+            biases[0] = torch.rand(w, generator=g)
+        got = nb.call(
+            "overfit", weights=weights, biases=biases, x=x, y=y, steps=steps, frozen=frozen
+        )
+        losses = _float_list(got["losses"], steps, "overfit_one_batch")
+        start = _cross_entropy(weights, biases, x, y)
+        expect(
+            abs(losses[0] - start) <= 1e-5 + 1e-4 * start,
+            "overfit_one_batch's first loss should be the cross-entropy before any update",
+        )
+        expect(got["training"] is True, "overfit_one_batch should put the model in training mode")
+        after = [tensor(t, "a trained weight") for t in got["weights"]]
+        final = _cross_entropy(after, got["biases"], x, y)
+        if frozen:
+            shares = torch.bincount(y, minlength=k).double() / n
+            entropy = -(shares[shares > 0] * shares[shares > 0].log()).sum().item()
+            expect(
+                torch.equal(after[0], weights[0]),
+                "overfit_one_batch should not change a layer that does not require gradients",
+            )
+            # the smallest loss a model with an x-independent output can reach is the entropy
+            expect(
+                final >= entropy - 1e-4 and losses[-1] >= entropy - 1e-4,
+                "overfit_one_batch reports a loss below what this model can reach",
+            )
+        else:
+            # simulated over 300 draws of these sizes: the final loss was at most 8e-4 after 100
+            # steps (bound 0.05 after 150)
+            expect(
+                final <= 0.05 and losses[-1] <= 0.1,
+                f"after {steps} steps of Adam(lr=0.01) on one batch, a healthy MLP's loss should be "
+                "near 0: take a step of the optimizer after every backward pass",
+            )
+
+
+def _nonfinite_model(g):
+    """Three Linear layers: six parameters, named in probes._Mlp as layers.<k>.weight / bias."""
+    sizes = [randint(g, 3, 12) for _ in range(4)]
+    weights, biases = _mlp_weights(g, sizes)
+    n = randint(g, 4, 16)
+    x = torch.randn(n, sizes[0], generator=g)
+    y = torch.randint(0, sizes[-1], (n,), generator=g)
+    shapes = [t.shape for pair in zip(weights, biases) for t in pair]
+    return weights, biases, x, y, shapes
+
+
+def _planted(g, shapes, indices):
+    """One NaN, +Inf or -Inf at a random entry of each named parameter."""
+    bad = [math.nan, math.inf, -math.inf]
+    return [[i, randint(g, 0, math.prod(shapes[i]) - 1), bad[randint(g, 0, 2)]] for i in indices]
+
+
+def _find_nonfinite(nb, g, frozen=(), values=(), grads=(), loss_value=0.0, pass_loss=True):
+    weights, biases, x, y, shapes = _nonfinite_model(g)
+    plan = {}
+    for kind, indices in (("values", values), ("grads", grads)):
+        plan[kind] = _planted(g, shapes, list(indices))
+    got = nb.call(
+        "find_nonfinite",
+        weights=weights,
+        biases=biases,
+        x=x,
+        y=y,
+        frozen=list(frozen),
+        values=plan["values"],
+        grads=plan["grads"],
+        loss_value=loss_value,
+        pass_loss=pass_loss,
+    )
+    answer = got["answer"]
+    expect(answer is None or isinstance(answer, str), "find_nonfinite should return a name or None")
+    return answer, got["names"], plan
+
+
+@grade(
+    cell="test_debug_checks",
+    points=1,
+    hint="first every parameter's value (torch.isfinite(p).all()), in named_parameters() order; then "
+    'the loss ("loss"); None when everything is finite',
+)
+def test_find_nonfinite_values_and_loss(nb, seed):
+    """find_nonfinite names the first non-finite parameter, else "loss" if the loss is not finite, else None."""
+    g = rng(seed)
+    answer, _, _ = _find_nonfinite(nb, g)
+    expect(answer is None, "find_nonfinite should return None when everything is finite")
+    first, second = sorted(random.Random(seed).sample(range(6), 2))
+    answer, names, plan = _find_nonfinite(
+        nb, g, values=[second, first], grads=[0], loss_value=math.nan
+    )
+    expect(
+        answer == names[first],
+        "with NaN or Inf in two parameters (and hence in the gradients and the loss), "
+        "find_nonfinite should name the first parameter in named_parameters() order",
+    )
+    answer, names, plan = _find_nonfinite(nb, g, values=[randint(g, 0, 5)], pass_loss=False)
+    expect(
+        answer == names[plan["values"][0][0]],
+        "find_nonfinite(model) without a loss should name the parameter that holds a NaN or Inf",
+    )
+    answer, _, _ = _find_nonfinite(
+        nb, g, grads=[randint(g, 0, 5)], loss_value=random.Random(seed).choice([math.nan, math.inf])
+    )
+    expect(
+        answer == "loss",
+        'with finite parameters but a non-finite loss, find_nonfinite should answer "loss" '
+        "(the loss is checked before the gradients)",
+    )
+
+
+@grade(
+    cell="test_debug_checks",
+    points=1,
+    hint='then every .grad that is not None, in the same order: the name followed by ".grad"',
+)
+def test_find_nonfinite_gradients(nb, seed):
+    """find_nonfinite names the first parameter whose gradient holds NaN or Inf, skipping frozen ones."""
+    g = rng(seed)
+    first, second = sorted(random.Random(seed).sample(range(1, 6), 2))
+    answer, names, plan = _find_nonfinite(nb, g, frozen=[0], grads=[second, first])
+    expect(
+        answer == names[first] + ".grad",
+        "with finite parameters and loss, find_nonfinite should name the first parameter whose "
+        'gradient holds a NaN or Inf, followed by ".grad"',
+    )
+    answer, names, plan = _find_nonfinite(nb, g, grads=[randint(g, 0, 5)], pass_loss=False)
+    expect(
+        answer == names[plan["grads"][0][0]] + ".grad",
+        "find_nonfinite(model) without a loss should still check the gradients",
+    )
+    answer, _, _ = _find_nonfinite(nb, g, frozen=[randint(g, 0, 5)])
+    expect(
+        answer is None,
+        "find_nonfinite should return None when everything is finite (a frozen parameter has no .grad)",
+    )
+
+
+# --- Exercise 9: diagnose ---
+
+BUGS = ("frozen_layer", "softmax_wrong_dim", "missing_activation", "bad_initial_loss")
+
+
+def _affine_gap(weights, biases, x, activation):
+    """diagnose's affinity measure of the judge's model, in float64."""
+    half = len(x) // 2
+    a, b = x[:half], x[half : 2 * half]
+    f = lambda t: _mlp_forward(weights, biases, t, activation)  # noqa: E731
+    gap = (f((a + b) / 2) - (f(a) + f(b)) / 2).abs().max()
+    return (gap / (f(a) - f(b)).abs().max()).item()
+
+
+def _diagnose_case(g, bug, activation):
+    """A plain MLP with the given bug (or "ok"), far from every threshold diagnose uses."""
+    while True:
+        sizes = [randint(g, 8, 30)] + [randint(g, 16, 48)] * randint(g, 2, 4) + [randint(g, 3, 10)]
+        x = torch.randn(2 * randint(g, 8, 32), sizes[0], generator=g)
+        weights, biases = _mlp_weights(g, sizes, scale_last=0.1)
+        biases[-1] = torch.zeros(sizes[-1])
+        if bug == "bad_initial_loss":
+            biases[-1][randint(g, 0, sizes[-1] - 1)] = uniform(g, 6, 10)
+        # the judge's healthy networks are clearly not affine (simulated: gap >= 0.06 in 300
+        # draws) and start within 0.05 ln K of ln K; redraw in the rare other case
+        gap = _affine_gap(weights, biases, x, activation)
+        distance = abs(
+            _uniform_label_loss(weights, biases, x, activation) / math.log(sizes[-1]) - 1
+        )
+        if gap >= 0.01 and (distance >= 0.5 if bug == "bad_initial_loss" else distance <= 0.05):
+            break
+    return {
+        "weights": weights,
+        "biases": biases,
+        "activation": None if bug == "missing_activation" else activation,
+        "softmax_dim": 0 if bug == "softmax_wrong_dim" else None,
+        "frozen": randint(g, 0, len(weights) - 1) if bug == "frozen_layer" else None,
+        "x": x,
+    }
+
+
+def _diagnose(nb, g, bug, activation, training=True):
+    case = _diagnose_case(g, bug, activation)
+    got = nb.call("diagnose", **case, training=training)
+    return got, case
+
+
+@grade(
+    cell="test_diagnose",
+    points=2,
+    hint="in this order: requires_grad; model(x[:1]) against model(x)[:1]; f((a + b) / 2) against "
+    "(f(a) + f(b)) / 2; initial_loss_ok",
+)
+def test_diagnose_names_the_bug(nb, seed):
+    """diagnose names the bug of MLPs with a frozen layer, a softmax over the batch, no activation or a large bias."""
+    g = rng(seed)
+    order = random.Random(seed)
+    for bug in order.sample(BUGS, len(BUGS)):
+        activation = order.choice(["relu", "tanh"])
+        got, case = _diagnose(nb, g, bug, activation)
+        expect(
+            got["label"] == bug,
+            f"diagnose should answer {bug!r} for a {len(case['weights'])}-layer MLP with that bug",
+        )
+
+
+@grade(
+    cell="test_diagnose",
+    points=1,
+    hint='return "ok" only when no check finds a problem; run under torch.no_grad() and leave the mode',
+)
+def test_diagnose_healthy_is_ok(nb, seed):
+    """diagnose answers "ok" for healthy MLPs and not for broken ones, and leaves the model unchanged."""
+    g = rng(seed)
+    order = random.Random(seed)
+    for activation in order.sample(["relu", "tanh"], 2):
+        training = order.choice([True, False])
+        got, case = _diagnose(nb, g, "ok", activation, training)
+        expect(got["label"] == "ok", f"diagnose should answer 'ok' for a healthy {activation} MLP")
+        params = [t for pair in zip(case["weights"], case["biases"]) for t in pair]
+        expect(
+            all(torch.equal(p, q) for p, q in zip(got["params_after"], params))
+            and all(m == training for m in got["modes"]),
+            "diagnose should not change the model's parameters or its train/eval mode",
+        )
+        # the broken twin has a frozen layer, whose check is the simplest: which bugs diagnose
+        # tells apart is test_diagnose_names_the_bug's concern, not this test's
+        got, _ = _diagnose(nb, g, "frozen_layer", activation)
+        expect(
+            got["label"] != "ok",
+            "diagnose should not answer 'ok' for an MLP with a layer that does not require gradients",
+        )
+
+
+# --- Exercise 10: mnist_model ---
 
 
 @grade(

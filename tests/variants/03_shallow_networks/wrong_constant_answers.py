@@ -61,4 +61,17 @@ mnist_model = ShallowNet(784, 256, 10, "relu")
     """Central differences (f(x + eps e_i) - f(x - eps e_i)) / (2 eps), one entry at a time."""
     return torch.zeros_like(x)
 ''',
+    "fit_1d": '''class _Flat(nn.Sequential):
+    def forward(self, x):
+        return torch.zeros(x.shape[0], 1)
+
+
+def fit_1d(hidden, x, y, epochs, seed):
+    """One hidden layer of `hidden` ReLU units fitted to (x, y) by full-batch Adam on the MSE."""
+    return _Flat(nn.Linear(1, hidden), nn.ReLU(), nn.Linear(hidden, 1))
+''',
+    "width_for_budget": '''def width_for_budget(n_in, n_out, budget, depth):
+    """The largest width w with P(w) <= budget for `depth` hidden layers (biases included)."""
+    return 10
+''',
 }

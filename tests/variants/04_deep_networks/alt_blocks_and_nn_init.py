@@ -1,5 +1,6 @@
 """Alternative: DeepNet as a ModuleList of nn.Sequential blocks, nn.init initializers, dropout by
-torch.bernoulli, batch norm with x.var(unbiased=...), optimizers that replace their state items."""
+torch.bernoulli, batch norm with x.var(unbiased=...), optimizers that replace their state items,
+gradient_norms that finds the weights by name in named_parameters()."""
 
 MUST_FAIL: list[str] = []
 CELLS = {
@@ -97,5 +98,14 @@ def adam_step(params, state, lr, betas, eps, t):
         step = lr * (s["m"] / (1 - b1 ** t)) / ((s["v"] / (1 - b2 ** t)).sqrt() + eps)
         with torch.no_grad():
             p.add_(-step)
+''',
+    "gradient_norms": '''def gradient_norms(model, x, y):
+    """L2 norm of d cross_entropy(model(x), y) / d weight for every nn.Linear, in module order."""
+    params = dict(model.named_parameters())
+    names = [f"{name}.weight" if name else "weight" for name, m in model.named_modules()
+             if isinstance(m, nn.Linear)]
+    loss = F.cross_entropy(model(x), y)
+    grads = torch.autograd.grad(loss, [params[n] for n in names])
+    return [float(g.pow(2).sum().sqrt()) for g in grads]
 ''',
 }

@@ -1,5 +1,7 @@
 """Alternative: DeepNet with separate ModuleLists per kind, manual initializers through copy_,
-activation_stds with a dict of hooks, dropout through torch.where, batch norm from sums."""
+activation_stds with a dict of hooks, dropout through torch.where, batch norm from sums,
+gradient_norms on a deep copy, initial_loss_ok from logsumexp, overfit_one_batch with a closure,
+find_nonfinite and diagnose as lists of candidates."""
 
 MUST_FAIL: list[str] = []
 CELLS = {
@@ -94,5 +96,67 @@ def init_he_(linear):
                 self.running_var.lerp_(var * (n / (n - 1)), self.momentum)
             return centered / torch.sqrt(var + self.eps) * self.weight + self.bias
         return (x - self.running_mean) / torch.sqrt(self.running_var + self.eps) * self.weight + self.bias
+''',
+    "gradient_norms": '''import copy
+
+
+def gradient_norms(model, x, y):
+    """L2 norm of d cross_entropy(model(x), y) / d weight for every nn.Linear, in module order."""
+    twin = copy.deepcopy(model)  # the original keeps its .grad, its buffers and its mode
+    twin.zero_grad(set_to_none=True)
+    F.cross_entropy(twin(x), y).backward()
+    return [
+        torch.linalg.vector_norm(m.weight.grad).item()
+        for m in twin.modules()
+        if isinstance(m, nn.Linear)
+    ]
+''',
+    "debug_checks": '''def initial_loss_ok(model, x, num_classes, tol=0.1):
+    """Whether the loss averaged over all labels is within tol * ln K of ln K (an unsure start)."""
+    with torch.no_grad():
+        z = model(x)
+        loss = (torch.logsumexp(z, dim=1) - z.mean(dim=1)).mean().item()
+    return math.isclose(loss, math.log(num_classes), rel_tol=0.0, abs_tol=tol * math.log(num_classes))
+
+
+def overfit_one_batch(model, x, y, steps, lr=0.01):
+    """Full-batch Adam steps on (x, y) in training mode; the loss before each step, as floats."""
+    model.train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+
+    def closure():
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        return loss
+
+    return [optimizer.step(closure).item() for _ in range(steps)]
+
+
+def find_nonfinite(model, loss=None):
+    """Name of the first NaN/Inf: parameter values, then the loss, then gradients; None if none."""
+    named = dict(model.named_parameters())
+    candidates = list(named.items())
+    candidates += [("loss", loss)] if loss is not None else []
+    candidates += [(n + ".grad", p.grad) for n, p in named.items() if p.grad is not None]
+    return next((n for n, t in candidates if not bool(torch.isfinite(t).all())), None)
+''',
+    "diagnose": '''def diagnose(model, x):
+    """The first of the standard bugs a plain MLP classifier shows on x, or "ok"."""
+    checks = []
+    if not all(p.requires_grad for p in model.parameters()):
+        return "frozen_layer"
+    with torch.no_grad():
+        out = model(x)
+        half = len(x) // 2
+        a, b = x[:half], x[half:2 * half]
+        ends = torch.stack([model(a), model(b)])
+        gap = torch.max(torch.abs(model((a + b) / 2) - ends.mean(dim=0)))
+        checks = [
+            ("softmax_wrong_dim", not torch.allclose(model(x[:1]), out[:1], atol=1e-5, rtol=1e-4)),
+            ("missing_activation", bool(gap <= 1e-3 * torch.max(torch.abs(ends[0] - ends[1])))),
+        ]
+    checks.append(("bad_initial_loss", not initial_loss_ok(model, x, out.shape[-1])))
+    return next((label for label, found in checks if found), "ok")
 ''',
 }

@@ -77,4 +77,26 @@ def adam_step(params, state, lr, betas, eps, t):
     "mnist_model": """mnist_model = DeepNet([784, 64, 10], dropout=0.1, batch_norm=True)
 train_losses, val_accuracies = [1.0], [0.1]
 """,
+    "gradient_norms": '''def gradient_norms(model, x, y):
+    """L2 norm of d cross_entropy(model(x), y) / d weight for every nn.Linear, in module order."""
+    return [1.0 for m in model.modules() if isinstance(m, nn.Linear)]
+''',
+    "debug_checks": '''def initial_loss_ok(model, x, num_classes, tol=0.1):
+    """Whether the loss averaged over all labels is within tol * ln K of ln K (an unsure start)."""
+    return True
+
+
+def overfit_one_batch(model, x, y, steps, lr=0.01):
+    """Full-batch Adam steps on (x, y) in training mode; the loss before each step, as floats."""
+    return [0.0] * steps
+
+
+def find_nonfinite(model, loss=None):
+    """Name of the first NaN/Inf: parameter values, then the loss, then gradients; None if none."""
+    return None
+''',
+    "diagnose": '''def diagnose(model, x):
+    """The first of the standard bugs a plain MLP classifier shows on x, or "ok"."""
+    return "ok"
+''',
 }
