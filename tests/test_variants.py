@@ -18,6 +18,7 @@ tests.
 
 from __future__ import annotations
 
+import functools
 import runpy
 
 import pytest
@@ -29,8 +30,9 @@ from dlcourse.notebook import nbgrader_meta, read
 VARIANTS = ROOT / "tests" / "variants"
 
 
+@functools.cache
 def solution_cells(assignment: str) -> dict[str, str]:
-    """The instructor's solution cells of an assignment, by grade_id."""
+    """The instructor's solution cells of an assignment, by grade_id (read once per assignment)."""
     source = read(Course(ROOT).source_notebook(assignment))
     return {
         nbgrader_meta(c)["grade_id"]: c.source
